@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test` (see README.md).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test venv lint bench services
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+run: venv
+	VENV=$(VENV) bash scripts/run.sh
+
+services:
+	bash scripts/services.sh
+
+test: venv services
+	$(BIN)/ruff check .
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} \
+	  COREGIT_TEST_REAL_SERVICES=1 $(BIN)/pytest $(ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv
+	$(BIN)/python -m bench.run_all

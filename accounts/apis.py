@@ -1,0 +1,45 @@
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.permissions import IsMasterKey
+from core.fmt import iso
+
+
+def key_body(key) -> dict:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "master": key.is_master,
+        "scopes": key.scopes,
+        "created_at": iso(key.created_at),
+        "last_used_at": iso(key.last_used_at),
+    }
+
+
+class KeyListCreateApi(APIView):
+    permission_classes = [IsMasterKey]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        scopes = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+    def get(self, request):
+        keys = selectors.api_key_list(org=request.user.org).order_by("-created_at")
+        return Response({"keys": [key_body(k) for k in keys]})
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, raw = services.api_key_create(org=request.user.org, **data.validated_data)
+        return Response({**key_body(key), "key": raw}, status=201)
+
+
+class KeyDeleteApi(APIView):
+    permission_classes = [IsMasterKey]
+
+    def delete(self, request, key_id: str):
+        services.api_key_delete(org=request.user.org, key_id=key_id)
+        return Response({"deleted": True})

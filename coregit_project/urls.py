@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from core.health import healthz
+from repos import githttp
+
+_PUBLIC = {"permission_classes": [AllowAny], "authentication_classes": []}
+_NAME = r"[a-z0-9][a-z0-9-]*"
+_GIT = rf"^(?P<org>{_NAME})/(?:(?P<namespace>{_NAME})/)?(?P<slug>{_NAME})\.git/"
+
+urlpatterns = [
+    path("healthz", healthz),
+    path("admin/", admin.site.urls),
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(**_PUBLIC), name="openapi"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="openapi", **_PUBLIC), name="docs"),
+    path("v1/", include("coregit_project.api_urls")),
+    path("api/v1/", include("coregit_project.compat_urls")),
+    re_path(_GIT + r"info/refs$", githttp.git_info_refs),
+    re_path(_GIT + r"(?P<service>git-upload-pack|git-receive-pack)$", githttp.git_service),
+]
+if settings.DEBUG:
+    urlpatterns += staticfiles_urlpatterns()

@@ -1,0 +1,176 @@
+"""Git smart HTTP (``info/refs``, ``git-upload-pack``, ``git-receive-pack``) served by dulwich.
+
+Authentication is HTTP Basic with an API key as the password (``x-api-key`` and Bearer work too).
+Output is spooled to a temporary file rather than memory so a large clone stays bounded, and the
+``branch_pushed`` signal is sent only after the receive-pack handler has updated the refs.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import logging
+import tempfile
+from collections.abc import Iterator
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from dulwich.protocol import ReceivableProtocol
+from dulwich.server import DEFAULT_HANDLERS, Backend
+from dulwich.web import ChunkReader
+
+from accounts.authentication import principal_for_raw, raw_key_from_headers
+from accounts.principal import Principal
+from core.errors import NotFound
+from repos import storage
+from repos.models import Repository
+from repos.selectors import repository_get
+from repos.signals import branch_pushed
+
+logger = logging.getLogger(__name__)
+SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
+_SPOOL_BYTES = 16 * 1024 * 1024
+
+
+class _PushCollector:
+    """Stands in for dulwich's post-receive hook: records what the push updated."""
+
+    def __init__(self) -> None:
+        self.updates: list[tuple[bytes, bytes, bytes]] = []
+
+    def execute(self, client_refs) -> None:
+        self.updates.extend(client_refs)
+        return None
+
+
+class _OneRepoBackend(Backend):
+    def __init__(self, repo) -> None:
+        self.repo = repo
+
+    def open_repository(self, path):
+        return self.repo
+
+
+def _text(status: int, message: str, **headers: str) -> HttpResponse:
+    response = HttpResponse(message + "\n", status=status, content_type="text/plain")
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _unauthorized(message: str) -> HttpResponse:
+    return _text(401, message, WWW_Authenticate='Basic realm="coregit"')
+
+
+def _principal(request: HttpRequest) -> Principal | None:
+    raw = raw_key_from_headers(request.headers)
+    auth = request.headers.get("Authorization", "")
+    if raw is None and auth[:6].lower() == "basic ":
+        try:
+            _, _, raw = base64.b64decode(auth[6:].strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raw = None
+    return principal_for_raw(raw) if raw else None
+
+
+def _request_body(request: HttpRequest):
+    environ = request.META
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        stream = environ["wsgi.input"]
+        # gunicorn hands us the de-chunked body; a plain WSGI server hands us the raw chunks.
+        if not environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+            stream = ChunkReader(stream)
+    else:
+        stream = request
+    if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    return stream
+
+
+def _stream(spool) -> Iterator[bytes]:
+    try:
+        spool.seek(0)
+        while chunk := spool.read(64 * 1024):
+            yield chunk
+    finally:
+        spool.close()
+
+
+def _run_service(repo: Repository, service: str, *, advertise: bool, body=None):
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+    collector = _PushCollector()
+    read = body.read if body is not None else (lambda n=-1: b"")
+    with storage.open_repo(repo.disk_path) as dulwich_repo:
+        dulwich_repo.hooks["post-receive"] = collector
+        proto = ReceivableProtocol(read, spool.write)
+        handler = DEFAULT_HANDLERS[service.encode()](
+            _OneRepoBackend(dulwich_repo), [b"/"], proto, stateless_rpc=True,
+            advertise_refs=advertise,
+        )
+        if advertise:
+            proto.write_pkt_line(b"# service=" + service.encode() + b"\n")
+            proto.write_pkt_line(None)
+        handler.handle()
+    return spool, collector.updates
+
+
+def _emit_pushes(repo: Repository, updates) -> None:
+    for old, new, ref in updates:
+        if not ref.startswith(b"refs/heads/"):
+            continue
+        zero = storage.ZERO_SHA
+        branch_pushed.send(
+            sender=Repository, repository=repo, ref=ref.decode(),
+            old_sha=None if old == zero else old.decode(),
+            new_sha=None if new == zero else new.decode(),
+        )
+
+
+def _resolve(request, org: str, namespace: str, slug: str, service: str):
+    """Return (repo, None) or (None, error response) following SPEC §2's 401/403/404 rules."""
+    principal = _principal(request)
+    if principal is None:
+        return None, _unauthorized("Authentication required: use an API key as the password")
+    if principal.org.slug != org:
+        return None, _text(404, "Repository not found")
+    try:
+        repo = repository_get(org=principal.org, namespace=namespace, slug=slug)
+    except NotFound:
+        return None, _text(404, "Repository not found")
+    if not principal.can(repo.full_path, "read"):
+        return None, _text(404, "Repository not found")
+    if not principal.can(repo.full_path, SERVICES[service]):
+        return None, _text(403, f"This API key cannot push to {repo.full_path}")
+    return repo, None
+
+
+@csrf_exempt
+def git_info_refs(request, org: str, slug: str, namespace: str = ""):
+    service = request.GET.get("service", "")
+    if service not in SERVICES:
+        return _text(403, "Only the smart HTTP protocol is supported")
+    repo, error = _resolve(request, org, namespace, slug, service)
+    if error:
+        return error
+    spool, _ = _run_service(repo, service, advertise=True)
+    response = StreamingHttpResponse(
+        _stream(spool), content_type=f"application/x-{service}-advertisement"
+    )
+    response["Cache-Control"] = "no-cache, max-age=0, must-revalidate"
+    return response
+
+
+@csrf_exempt
+def git_service(request, org: str, slug: str, service: str, namespace: str = ""):
+    if request.method != "POST":
+        return _text(405, "Method not allowed")
+    if request.content_type != f"application/x-{service}-request":
+        return _text(415, "Invalid Content-Type")
+    repo, error = _resolve(request, org, namespace, slug, service)
+    if error:
+        return error
+    spool, updates = _run_service(repo, service, advertise=False, body=_request_body(request))
+    _emit_pushes(repo, updates)
+    response = StreamingHttpResponse(_stream(spool), content_type=f"application/x-{service}-result")
+    response["Cache-Control"] = "no-cache, max-age=0, must-revalidate"
+    return response

@@ -1,0 +1,6 @@
+"""In-process signal sent once per branch a completed push moved (later work hooks into it)."""
+
+from django.dispatch import Signal
+
+# kwargs: repository (Repository), ref (str, "refs/heads/…"), old_sha (str|None), new_sha (str|None)
+branch_pushed = Signal()
