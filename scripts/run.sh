@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Run the API (gunicorn on 127.0.0.1:8000) and a Celery worker (with embedded beat) on the
+# embedded defaults: a SQLite file and a filesystem broker under $COREGIT_DATA_DIR (default ./var).
+# DATABASE_URL and CELERY_BROKER_URL/REDIS_URL switch to PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${VENV:-.venv}/bin"
+export COREGIT_DATA_DIR="${COREGIT_DATA_DIR:-$PWD/var}"
+mkdir -p "$COREGIT_DATA_DIR"
+
+secrets="$COREGIT_DATA_DIR/secrets.env"
+if [ ! -f "$secrets" ]; then
+  umask 077
+  "$BIN/python" - "$secrets" <<'PY'
+import base64, secrets, sys
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"SECRET_KEY={secrets.token_urlsafe(48)}\n")
+    fh.write(f"COREGIT_ENCRYPTION_KEYS=k1:{base64.b64encode(secrets.token_bytes(32)).decode()}\n")
+PY
+fi
+set -a
+# shellcheck disable=SC1090
+. "$secrets"
+set +a
+export DEBUG="${DEBUG:-true}"
+export COREGIT_ALLOW_PRIVATE_HOSTS="${COREGIT_ALLOW_PRIVATE_HOSTS:-true}"
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+export COREGIT_PUBLIC_URL="${COREGIT_PUBLIC_URL:-http://$HOST:$PORT}"
+
+"$BIN/python" manage.py migrate --noinput -v 0
+"$BIN/python" manage.py ensure_demo_org
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+"$BIN/celery" -A workers.celery worker --beat --pool threads --concurrency 2 \
+  --loglevel "${LOG_LEVEL:-INFO}" --schedule "$COREGIT_DATA_DIR/celerybeat-schedule" &
+pids+=($!)
+"$BIN/gunicorn" coregit_project.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 \
+  --timeout 300 --access-logfile - &
+pids+=($!)
+echo "Coregit Sync API on http://$HOST:$PORT (health: /healthz, docs: /v1/docs)"
+wait -n "${pids[@]}"
