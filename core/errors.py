@@ -116,6 +116,27 @@ class RefConflict(SyncError):
     default_message = "The branch moved while the sync was running"
 
 
+class WorkerLost(SyncError):
+    code = "sync.worker_lost"
+    default_message = "The worker running this sync stopped responding"
+
+
 class Unrepresentable(SyncError):
     code = "sync.unrepresentable"
     http_status = 409
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+def http_status_for_code(code: str) -> int:
+    """The HTTP status of a stored error code (runs keep only the code and message)."""
+    for cls in [CoregitError, *_all_subclasses(CoregitError)]:
+        if cls.code == code:
+            return cls.http_status
+    return 500

@@ -3,7 +3,10 @@
 from django.urls import path
 
 from accounts.apis import KeyDeleteApi, KeyListCreateApi
+from connections.apis import ConnectionDetailApi, ConnectionListCreateApi, ConnectionTestApi
+from connections.credential_apis import GitCredentialApi
 from repos.apis import RepoDetailApi, RepoListCreateApi
+from sync.apis import SyncConfigApi, SyncHistoryApi, SyncTriggerApi
 
 
 def repo_routes(suffix: str, view, name: str) -> list:
@@ -18,7 +21,15 @@ urlpatterns = [
     path("keys", KeyListCreateApi.as_view(), name="keys"),
     path("keys/<str:key_id>", KeyDeleteApi.as_view(), name="key-detail"),
     path("repos", RepoListCreateApi.as_view(), name="repos"),
+    path("repos/git-credentials", GitCredentialApi.as_view(), name="git-credentials"),
+    path("connections", ConnectionListCreateApi.as_view(), name="connections"),
+    path("connections/<str:connection_id>", ConnectionDetailApi.as_view(), name="connection"),
+    path("connections/<str:connection_id>/test", ConnectionTestApi.as_view(),
+         name="connection-test"),
 ]
+urlpatterns += repo_routes("/sync/config", SyncConfigApi.as_view(), "sync-config")
+urlpatterns += repo_routes("/sync/history", SyncHistoryApi.as_view(), "sync-history")
+urlpatterns += repo_routes("/sync", SyncTriggerApi.as_view(), "sync-trigger")
 # Specific repository sub-routes are added above this line by later apps (sync, credentials);
 # the bare repository route comes last so "repos/x/sync" never reads as namespace x, slug sync.
 urlpatterns += repo_routes("", RepoDetailApi.as_view(), "repo-detail")

@@ -1,11 +1,34 @@
-"""Thin Celery tasks: ids in, one service call, no logic."""
+"""Thin Celery tasks: ids in, one service call, no logic beyond choosing when to retry."""
+
+import random
 
 from celery import shared_task
 
 
 @shared_task(name="workers.ping")
 def ping(token: str) -> str:
-    """Round-trip check used by /healthz tooling and the broker test."""
+    """Round-trip check used by ``manage.py check_worker`` and the broker test."""
     from core.services import ping_record
 
     return ping_record(token=token)
+
+
+@shared_task(name="workers.sync_run", bind=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=None)
+def sync_run(self, run_id: str) -> None:
+    from sync.run_services import Busy, RetryLater, sync_run_execute
+
+    try:
+        sync_run_execute(run_id=run_id, worker=self.request.hostname or "")
+    except Busy:
+        # Another run of this repository is executing: queue behind it.
+        raise self.retry(countdown=random.uniform(1.0, 3.0)) from None  # noqa: S311
+    except RetryLater as later:
+        raise self.retry(countdown=later.countdown) from None
+
+
+@shared_task(name="workers.reap_sync_runs")
+def reap_sync_runs() -> int:
+    from sync.run_services import sync_runs_reap
+
+    return sync_runs_reap()

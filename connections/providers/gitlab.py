@@ -1,0 +1,160 @@
+"""GitLab REST v4 client (gitlab.com and self-managed): one short method per endpoint.
+
+Projects are addressed by their URL-encoded full path (``group%2Fsub%2Fproject``), which GitLab
+accepts everywhere a numeric project id is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from connections.providers.base import (
+    GitAccess,
+    Hook,
+    ProviderUser,
+    RemoteCommit,
+    RemoteRepo,
+    RemoteTreeEntry,
+)
+from connections.providers.http import HttpClient, normalize_host
+from core.errors import ProviderNotFound
+
+GITLAB_WEB = "https://gitlab.com"
+
+TokenProvider = Callable[[], str]
+
+
+def gitlab_bases(host: str | None) -> tuple[str, str]:
+    """(API base, web/git base) for gitlab.com or a self-managed instance's web URL."""
+    web = normalize_host(host) if host else GITLAB_WEB
+    return f"{web}/api/v4", web
+
+
+def project_path(remote: str) -> str:
+    path = remote.strip("/")
+    if "/" not in path or "" in path.split("/"):
+        raise ValueError(
+            f"GitLab remote must be 'group/project' (subgroups allowed), got {remote!r}"
+        )
+    return path
+
+
+class GitLabClient(HttpClient):
+    provider_name = "GitLab"
+
+    def __init__(
+        self,
+        token_provider: TokenProvider | str,
+        *,
+        host: str | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        api_base, self.web_base = gitlab_bases(host)
+        super().__init__(api_base, session=session, clock=clock)
+        if isinstance(token_provider, str):
+            token = token_provider
+            self._token: TokenProvider = lambda: token
+        else:
+            self._token = token_provider
+
+    def _auth_headers(self) -> dict[str, str]:
+        # Bearer works for personal, project, group and OAuth access tokens alike
+        return {"Authorization": f"Bearer {self._token()}"}
+
+    def _default_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json"}
+
+    @staticmethod
+    def _project(remote: str) -> str:
+        return f"/projects/{quote(project_path(remote), safe='')}"
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._json(self._request("GET", path, params=params or None))
+
+    # --- account and project ---------------------------------------------------------------------
+    def get_user(self) -> ProviderUser:
+        return ProviderUser(username=self._get("/user")["username"])
+
+    def get_repo(self, remote: str) -> RemoteRepo:
+        data = self._get(self._project(remote))
+        return RemoteRepo(
+            full_name=data.get("path_with_namespace") or project_path(remote),
+            default_branch=data.get("default_branch") or None,
+            empty=bool(data.get("empty_repo")),
+            project_id=data.get("id"),
+        )
+
+    def git_access(self, remote: str) -> GitAccess:
+        return GitAccess(
+            url=f"{self.web_base}/{project_path(remote)}.git",
+            username="oauth2",
+            password=self._token(),
+        )
+
+    # --- repository ------------------------------------------------------------------------------
+    def get_branch_sha(self, remote: str, branch: str) -> str | None:
+        path = f"{self._project(remote)}/repository/branches/{quote(branch, safe='')}"
+        try:
+            data = self._get(path)
+        except ProviderNotFound:
+            return None
+        return data["commit"]["id"]
+
+    def get_tree(self, remote: str, ref: str) -> list[RemoteTreeEntry]:
+        """Every entry of ``ref``'s tree, recursively (keyset pagination, 100 per page)."""
+        params = {"ref": ref, "recursive": "true", "per_page": 100, "pagination": "keyset"}
+        items = self._paginate(f"{self._project(remote)}/repository/tree", params=params)
+        return [
+            RemoteTreeEntry(path=e["path"], mode=e["mode"], type=e["type"], sha=e["id"])
+            for e in items
+        ]
+
+    def create_commit(
+        self,
+        remote: str,
+        *,
+        branch: str,
+        message: str,
+        actions: list[dict],
+        start_sha: str | None = None,
+        force: bool = False,
+    ) -> RemoteCommit:
+        """One commit from ``actions``. GitLab's commit entity carries no tree id, so the result's
+        ``tree`` is empty; callers needing it compare trees with :meth:`get_tree`."""
+        body: dict[str, Any] = {"branch": branch, "commit_message": message, "actions": actions}
+        if start_sha:
+            body["start_sha"] = start_sha
+        if force:
+            body["force"] = True
+        resp = self._request(
+            "POST", f"{self._project(remote)}/repository/commits", json=body, expected=(201,)
+        )
+        data = self._json(resp)
+        return RemoteCommit(sha=data["id"], tree="", parents=tuple(data.get("parent_ids") or ()))
+
+    # --- webhooks --------------------------------------------------------------------------------
+    def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook:
+        body = {
+            "url": url,
+            "token": secret,
+            "push_events": True,
+            "push_events_branch_filter": branch,
+            "enable_ssl_verification": True,
+        }
+        resp = self._request("POST", f"{self._project(remote)}/hooks", json=body, expected=(201,))
+        data = self._json(resp)
+        return Hook(id=int(data["id"]), url=data.get("url", url))
+
+    def delete_hook(self, remote: str, hook_id: int) -> None:
+        """Idempotent: a hook that is already gone (404) counts as deleted."""
+        try:
+            self._request(
+                "DELETE", f"{self._project(remote)}/hooks/{int(hook_id)}", expected=(200, 204)
+            )
+        except ProviderNotFound:
+            return

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class SyncConfig(AppConfig):
+    name = "sync"
+    label = "sync"
+
+    def ready(self) -> None:
+        from sync import receivers  # noqa: F401 - connects push and connection signals

@@ -1,0 +1,77 @@
+"""Glue between a sync run row and the Django-free engine: build the request, call the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import requests
+
+from connections.clients import connection_client
+from connections.credential_services import git_credential_for_repo
+from connections.providers.base import GitAccess
+from connections.providers.http import new_session
+from core.netguard import pinned_session
+from sync.engine import export_git, importer
+from sync.engine.types import ExportRequest, ImportRequest, SyncResult
+from sync.models import SyncConfig, SyncRun, SyncState
+
+
+def _label(config: SyncConfig) -> str:
+    names = {"github": "GitHub", "gitlab": "GitLab", "git": "git"}
+    return f"{names[config.provider]} {config.remote}"
+
+
+def git_session(config: SyncConfig) -> requests.Session:
+    """User-supplied hosts go through the URL guard at connect time; cloud hosts do not need to."""
+    if config.provider == "git" or (config.connection and config.connection.host):
+        return pinned_session()
+    return new_session()
+
+
+def remote_access(config: SyncConfig) -> GitAccess:
+    if config.provider == "git":
+        cred = git_credential_for_repo(repo=config.repository)
+        username, password = cred if cred else ("", "")
+        return GitAccess(url=config.remote, username=username or "git", password=password)
+    return connection_client(config.connection).git_access(config.remote)
+
+
+def _import(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
+    req = ImportRequest(
+        repo_path=config.repository.disk_path, branch=run.branch, remote=remote_access(config),
+        tracking_ref=config.tracking_ref,
+        last_remote_sha=state.last_remote_sha if state else None,
+        last_local_sha=state.last_local_sha if state else None,
+        force=run.force or config.overwrite_diverged, remote_label=_label(config),
+    )
+    return importer.run_import(req, git_session(config))
+
+
+def _export_request(config: SyncConfig, run: SyncRun, state: SyncState | None,
+                    remote: GitAccess | None) -> ExportRequest:
+    return ExportRequest(
+        repo_path=config.repository.disk_path, branch=run.branch, remote_name=config.remote,
+        last_remote_sha=state.last_remote_sha if state else None,
+        last_local_sha=state.last_local_sha if state else None,
+        force=run.force or config.overwrite_diverged, remote_label=_label(config), remote=remote,
+    )
+
+
+def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
+    if config.provider == "git":
+        req = _export_request(config, run, state, remote_access(config))
+        return export_git.run_export(req, git_session(config))
+    exporter = _api_exporters()[config.provider]
+    return exporter(_export_request(config, run, state, None), connection_client(config.connection))
+
+
+def _api_exporters() -> dict[str, Callable]:
+    from sync.engine import export_github, export_gitlab
+
+    return {"github": export_github.run_export, "gitlab": export_gitlab.run_export}
+
+
+def execute(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
+    if run.direction == "import":
+        return _import(config, run, state)
+    return _export(config, run, state)
