@@ -201,7 +201,7 @@ def _normalize_host(parts: SplitResult) -> str:
         if "%" in raw:
             raise UnsafeAddress("IPv6 zone identifiers are not allowed in URLs")
         try:
-            return str(IPv6Address(raw))  # scoped ("%eth0") and IPvFuture forms fail here
+            return str(IPv6Address(raw))  # IPvFuture and other non-IPv6 forms fail here
         except ValueError:
             raise UnsafeAddress("The URL has an invalid IPv6 host") from None
     try:

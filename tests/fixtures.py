@@ -49,3 +49,28 @@ def scoped_key(org):
         return api_key_create(org=org, name="scoped", scopes=scopes)[1]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (threads pool, 2 slots) consuming from the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from workers.celery import app
+
+    with django_db_blocker.unblock():
+        app.control.purge()
+        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                          loglevel="WARNING", shutdown_timeout=30) as worker:
+            yield worker
+        _drop_other_connections()
+
+
+def _drop_other_connections() -> None:
+    """Worker threads keep their own connections; close them so the test DB can be dropped."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")

@@ -1,0 +1,68 @@
+"""Git smart HTTP (protocol v0/v1, stateless RPC) served from a dulwich repo, for responses."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from io import BytesIO
+from urllib.parse import parse_qs, urlsplit
+
+from dulwich.protocol import ReceivableProtocol
+from dulwich.server import DictBackend, ReceivePackHandler, UploadPackHandler
+
+HANDLERS = {"git-upload-pack": UploadPackHandler, "git-receive-pack": ReceivePackHandler}
+NO_CACHE = {"Expires": "Fri, 01 Jan 1980 00:00:00 GMT", "Pragma": "no-cache",
+            "Cache-Control": "no-cache, max-age=0, must-revalidate"}
+
+
+def basic_credentials(request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        user, sep, password = base64.b64decode(value).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+def request_body(request) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        body = body.encode()
+    elif not isinstance(body, bytes):  # generator / iterator: chunked upload
+        body = b"".join(body)
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        body = gzip.decompress(body)
+    return body
+
+
+def serve(repo, request, action: str):
+    """Answer `info/refs`, `git-upload-pack` or `git-receive-pack` for `repo`.
+
+    Returns (status, body, headers), the fakes' handler convention.
+    """
+    backend = DictBackend({"/": repo})
+    out = BytesIO()
+    if action == "info/refs":
+        service = parse_qs(urlsplit(request.url).query).get("service", [None])[0]
+        if service not in HANDLERS:
+            return 403, b"dumb protocol not supported\n", {"Content-Type": "text/plain"}
+        proto = ReceivableProtocol(BytesIO().read, out.write)
+        handler = HANDLERS[service](backend, ["/"], proto, stateless_rpc=True,
+                                    advertise_refs=True)
+        proto.write_pkt_line(b"# service=" + service.encode() + b"\n")
+        proto.write_pkt_line(None)
+        handler.handle()
+        content_type = f"application/x-{service}-advertisement"
+        return 200, out.getvalue(), {"Content-Type": content_type, **NO_CACHE}
+    if action not in HANDLERS or request.method != "POST":
+        return 404, b"Not Found\n", {"Content-Type": "text/plain"}
+    if request.headers.get("Content-Type") != f"application/x-{action}-request":
+        return 415, b"Unsupported Media Type\n", {"Content-Type": "text/plain"}
+    proto = ReceivableProtocol(BytesIO(request_body(request)).read, out.write)
+    HANDLERS[action](backend, ["/"], proto, stateless_rpc=True).handle()
+    return 200, out.getvalue(), {"Content-Type": f"application/x-{action}-result", **NO_CACHE}

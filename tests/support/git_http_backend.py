@@ -1,0 +1,184 @@
+"""A real ``git http-backend`` behind a tiny threaded CGI server on 127.0.0.1, for tests and bench.
+
+The request body is de-chunked and gunzipped here (dulwich streams large pushes chunked), then
+handed to the CGI with a Content-Length. Basic auth is enforced when a username is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BACKEND = "/usr/lib/git-core/git-http-backend"
+
+
+@dataclass
+class ServerStats:
+    requests: list[tuple[str, str, int]] = field(default_factory=list)  # method, path, bytes out
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bytes_sent(self, marker: str = "") -> int:
+        return sum(n for _, path, n in self.requests if marker in path)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+
+@dataclass
+class GitHttpServer:
+    root: Path
+    base_url: str
+    username: str | None
+    password: str | None
+    stats: ServerStats
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url}/{name}"
+
+    def create_repo(self, name: str, *, branch: str = "main") -> Path:
+        path = self.root / name
+        subprocess.run(
+            ["git", "init", "-q", "--bare", f"--initial-branch={branch}", str(path)], check=True
+        )
+        return path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "test-git-http/1"
+    config: GitHttpServer  # set on the subclass made per server
+
+    def log_message(self, format: str, *args) -> None:  # keep pytest output clean
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        if not self._authorized():
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        with tempfile.TemporaryFile() as body:
+            self._read_body(body)
+            length = body.tell()
+            body.seek(0)
+            self._run_cgi(body, length)
+
+    def _authorized(self) -> bool:
+        cfg = self.config
+        if cfg.username is None:
+            return True
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        expected = f"{cfg.username}:{cfg.password or ''}".encode()
+        return base64.b64decode(header[6:]) == expected
+
+    def _read_body(self, out) -> None:
+        raw = tempfile.TemporaryFile()
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                raw.write(self.rfile.read(size))
+                self.rfile.readline()
+        else:
+            remaining = int(self.headers.get("Content-Length") or 0)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                raw.write(chunk)
+                remaining -= len(chunk)
+        raw.seek(0)
+        if self.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
+            with gzip.GzipFile(fileobj=raw) as gz:
+                shutil.copyfileobj(gz, out)
+        else:
+            shutil.copyfileobj(raw, out)
+        raw.close()
+
+    def _env(self, length: int) -> dict[str, str]:
+        parts = urlsplit(self.path)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.config.root),
+            "GIT_CONFIG_NOSYSTEM": "1", "GIT_PROJECT_ROOT": str(self.config.root),
+            "GIT_HTTP_EXPORT_ALL": "1", "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.receivepack", "GIT_CONFIG_VALUE_0": "true",
+            "REQUEST_METHOD": self.command, "PATH_INFO": parts.path,
+            "QUERY_STRING": parts.query, "CONTENT_LENGTH": str(length),
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "REMOTE_ADDR": self.client_address[0], "REMOTE_USER": self.config.username or "anon",
+            "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
+        }
+        if self.headers.get("Git-Protocol"):
+            env["HTTP_GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        return env
+
+    def _run_cgi(self, body, length: int) -> None:
+        proc = subprocess.Popen(
+            [BACKEND], stdin=body, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=self._env(length),
+        )
+        assert proc.stdout is not None
+        status, headers = 200, []
+        while True:
+            line = proc.stdout.readline().rstrip(b"\r\n")
+            if not line:
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            else:
+                headers.append((name, value.strip()))
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        sent = 0
+        while chunk := proc.stdout.read(1 << 16):
+            self.wfile.write(chunk)
+            sent += len(chunk)
+        proc.wait()
+        with self.config.stats.lock:
+            self.config.stats.requests.append((self.command, self.path, sent))
+
+
+@contextmanager
+def serve_git(
+    root: Path, *, username: str | None = None, password: str | None = None
+) -> Iterator[GitHttpServer]:
+    """Serve every repository under ``root`` at ``http://127.0.0.1:<port>/<name>``."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = GitHttpServer(root, "", username, password, ServerStats())
+    handler = type("Handler", (_Handler,), {"config": config})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    config.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield config
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,141 @@
+"""Triggers through the API, executed by a real Celery worker against a real git http-backend."""
+
+import threading
+
+import pytest
+
+from repos import storage
+from sync.models import SyncConfig, SyncRun
+from tests.sync.engine.worktree import bare_tree
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _local(repo, ref=b"refs/heads/main"):
+    with storage.open_repo(repo.disk_path) as r:
+        sha = storage.read_ref(r, ref)
+        return sha, (storage.commit_tree(r, sha) if sha else None)
+
+
+def _trigger(api, config, **extra):
+    return api.post("/v1/repos/app/sync", {"sync_id": config["id"], **extra}, format="json")
+
+
+def test_import_then_skip_then_history(api, repo, git_remote, git_config, live_worker):
+    git_remote.work.write("README.md", "hello\n")
+    git_remote.work.write("run.sh", "#!/bin/sh\n", executable=True)
+    remote_sha = git_remote.work.commit("first")
+    git_remote.work.push()
+
+    first = _trigger(api, git_config)
+    assert first.status_code == 200, first.json()
+    body = first.json()
+    assert body["synced"] is True and body["remote_sha"] == remote_sha
+    assert (body["files_changed"], body["deleted"], body["direction"]) == (2, 0, "import")
+    local_sha, local_tree = _local(repo)
+    assert body["commit_sha"] == local_sha.decode()
+    assert local_tree.decode() == bare_tree(git_remote.path, git_remote.home)
+
+    again = _trigger(api, git_config).json()
+    assert again["synced"] is False and again["commit_sha"] is None
+
+    git_remote.work.rm("run.sh")
+    git_remote.work.commit("drop script")
+    git_remote.work.push()
+    third = _trigger(api, git_config).json()
+    assert (third["files_changed"], third["deleted"]) == (0, 1)
+
+    runs = api.get("/v1/repos/app/sync/history").json()["runs"]
+    assert [r["status"] for r in runs] == ["success", "skipped", "success"]
+    assert {r["trigger"] for r in runs} == {"api"} and runs[0]["completed_at"].endswith("Z")
+    config = api.get("/v1/repos/app/sync/config").json()["config"]
+    assert config["last_error"] is None and config["last_synced_at"]
+
+
+def test_divergence_refused_then_forced_keeping_history(api, repo, git_remote, git_config,
+                                                        live_worker):
+    git_remote.work.write("a.txt", "1")
+    git_remote.work.commit("one")
+    git_remote.work.push()
+    assert _trigger(api, git_config).status_code == 200
+    # Someone pushes to the Coregit repository directly: the import must not overwrite it.
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main")
+        mine = storage.write_commit(r, tree=storage.commit_tree(r, head), parents=[head],
+                                    message="local work\n")
+        storage.cas_ref(r, b"refs/heads/main", head, mine)
+    git_remote.work.write("a.txt", "2")
+    git_remote.work.commit("two")
+    git_remote.work.push()
+
+    refused = _trigger(api, git_config)
+    assert refused.status_code == 409
+    assert refused.json()["run_id"].startswith("run_") and "force" in refused.json()["error"]
+    assert _local(repo)[0] == mine
+    assert api.get("/v1/repos/app/sync/config").json()["config"]["last_error"]
+
+    forced = _trigger(api, git_config, force=True)
+    assert forced.status_code == 200, forced.json()
+    new_head, tree = _local(repo)
+    with storage.open_repo(repo.disk_path) as r:
+        assert storage.is_ancestor(r, mine, new_head)  # history kept: a new commit on top
+    assert tree.decode() == bare_tree(git_remote.path, git_remote.home)
+    assert api.get("/v1/repos/app/sync/config").json()["config"]["last_error"] is None
+
+
+def test_export_to_generic_git(api, repo, git_remote, git_config, live_worker, tmp_path):
+    SyncConfig.objects.update(direction="export")
+    with storage.open_repo(repo.disk_path) as r:
+        blob = storage.write_blob(r, b"exported\n")
+        from dulwich.objects import Tree
+
+        tree = Tree()
+        tree.add(b"out.txt", 0o100644, blob)
+        r.object_store.add_object(tree)
+        sha = storage.write_commit(r, tree=tree.id, parents=[], message="local\n")
+        storage.cas_ref(r, b"refs/heads/main", None, sha)
+    resp = _trigger(api, git_config)
+    assert resp.status_code == 200, resp.json()
+    assert resp.json()["direction"] == "export" and resp.json()["synced"] is True
+    assert bare_tree(git_remote.path, git_remote.home) == tree.id.decode()
+
+
+def test_wait_false_answers_202_and_identical_queued_run_is_reused(api, repo, git_config):
+    # No worker here: the runs stay queued.
+    first = _trigger(api, git_config, wait=False)
+    second = _trigger(api, git_config, wait=False)
+    assert first.status_code == second.status_code == 202
+    assert first.json() == {"run_id": first.json()["run_id"], "status": "queued"}
+    assert second.json()["run_id"] == first.json()["run_id"]
+    forced = _trigger(api, git_config, wait=False, force=True)
+    assert forced.json()["run_id"] != first.json()["run_id"]
+    SyncRun.objects.all().delete()
+
+
+def test_two_simultaneous_triggers_make_exactly_one_commit(api, repo, git_remote, git_config,
+                                                           live_worker, make_client, master_key):
+    git_remote.work.write("x.txt", "x")
+    git_remote.work.commit("x")
+    git_remote.work.push()
+    results = []
+
+    def fire():
+        client = make_client(master_key)
+        results.append(client.post("/v1/repos/app/sync", {"sync_id": git_config["id"]},
+                                   format="json"))
+        from django.db import connection
+
+        connection.close()
+
+    threads = [threading.Thread(target=fire) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in results) == [200, 200]
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main")
+        history = [e.commit.id for e in r.get_walker(include=[head])]
+    assert len(history) == 1  # one import commit, not two
+    statuses = sorted(SyncRun.objects.values_list("status", flat=True))
+    assert statuses in (["skipped", "success"], ["success"])
