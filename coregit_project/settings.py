@@ -132,6 +132,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "reap-sync-runs": {"task": "workers.reap_sync_runs", "schedule": 300.0},
+    "poll-sync-configs": {"task": "workers.poll_sync_configs", "schedule": 60.0},
 }
 
 LOGGING = {

@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 
 from core.health import healthz
 from repos import githttp
+from sync import webhook_apis
 
 _PUBLIC = {"permission_classes": [AllowAny], "authentication_classes": []}
 _NAME = r"[a-z0-9][a-z0-9-]*"
@@ -17,6 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/openapi.json", SpectacularJSONAPIView.as_view(**_PUBLIC), name="openapi"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="openapi", **_PUBLIC), name="docs"),
+    re_path(r"^v1/sync-webhooks/(?P<provider>github|gitlab)(?:/(?P<config_id>sync_[0-9a-f]+))?$",
+            webhook_apis.receive, name="sync-webhook"),
     path("v1/", include("coregit_project.api_urls")),
     path("api/v1/", include("coregit_project.compat_urls")),
     re_path(_GIT + r"info/refs$", githttp.git_info_refs),

@@ -55,9 +55,9 @@ def sync_config_create(
     try:
         with transaction.atomic():
             config.save(force_insert=True)
+            hooks.reconcile(config)  # a failed registration leaves no config behind
     except IntegrityError as exc:
         raise Conflict("This repository already has a sync config") from exc
-    hooks.reconcile(config)
     return config
 
 
@@ -82,8 +82,8 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
         config.save()
         if reset:
             SyncState.objects.filter(config=config).delete()
-    if hook_relevant:
-        hooks.reconcile(config, old_remote=old_remote)
+        if hook_relevant:
+            hooks.reconcile(config, old_remote=old_remote)
     return config
 
 

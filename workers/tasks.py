@@ -32,3 +32,10 @@ def reap_sync_runs() -> int:
     from sync.run_services import sync_runs_reap
 
     return sync_runs_reap()
+
+
+@shared_task(name="workers.poll_sync_configs")
+def poll_sync_configs() -> int:
+    from sync.auto import sync_poll_due
+
+    return sync_poll_due()

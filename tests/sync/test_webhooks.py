@@ -1,0 +1,225 @@
+"""Webhook registration on the (stateful) provider fakes and the receivers, with real payloads."""
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+
+from sync.models import SyncConfig, SyncRun, WebhookDelivery
+from tests.fakes.github import FakeGitHub
+from tests.fakes.gitlab import FakeGitLab
+
+REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "webhooks"
+TOKEN = "ghp_hooks"
+
+
+def payload(name: str) -> bytes:
+    return (REF / name).read_bytes()
+
+
+@pytest.fixture
+def gh(tmp_path):
+    fake = FakeGitHub(tmp_path)
+    fake.add_token(TOKEN)
+    fake.create_repo("Codertocat/Hello-World", empty=False, default_branch="master")
+    fake.create_repo("octocat/other", empty=False)
+    with fake.mock():
+        yield fake
+
+
+@pytest.fixture
+def gh_config(api, repo, gh):
+    conn = api.post("/v1/connections", {"provider": "github", "label": "GH",
+                    "access_token": TOKEN}, format="json").json()["id"]
+    made = api.post("/v1/repos/app/sync/config", {
+        "connection_id": conn, "remote": "Codertocat/Hello-World", "branch": "master",
+        "direction": "import", "auto_sync": True}, format="json")
+    assert made.status_code == 201, made.json()
+    return SyncConfig.objects.get(id=made.json()["id"])
+
+
+def sign(config: SyncConfig, body: bytes) -> str:
+    secret = config.get_secret("webhook_secret_ciphertext").encode()
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def deliver(client, config, body, event="push", delivery="d-1", signature=None, path=None):
+    headers = {"HTTP_X_GITHUB_EVENT": event, "HTTP_X_GITHUB_DELIVERY": delivery}
+    if signature is not False:
+        headers["HTTP_X_HUB_SIGNATURE_256"] = signature or sign(config, body)
+    url = path or f"/v1/sync-webhooks/github/{config.id}"
+    return client.post(url, data=body, content_type="application/json", **headers)
+
+
+def test_registration_follows_the_config(api, gh, gh_config):
+    hooks = gh.hooks("Codertocat/Hello-World")
+    assert len(hooks) == 1 and gh_config.webhook_id == hooks[0]["id"]
+    assert hooks[0]["config"]["url"].endswith(f"/v1/sync-webhooks/github/{gh_config.id}")
+    assert hooks[0]["events"] == ["push"] and hooks[0]["config"]["content_type"] == "json"
+    secret = hooks[0]["config"]["secret"]
+    assert secret and secret not in gh_config.webhook_secret_ciphertext
+    assert api.get("/v1/repos/app/sync/config").json()["config"]["webhook_id"] == hooks[0]["id"]
+
+    api.patch("/v1/repos/app/sync/config", {"remote": "octocat/other"}, format="json")
+    assert gh.hooks("Codertocat/Hello-World") == [] and len(gh.hooks("octocat/other")) == 1
+    api.patch("/v1/repos/app/sync/config", {"auto_sync": False}, format="json")
+    assert gh.hooks("octocat/other") == []
+    assert SyncConfig.objects.get().webhook_id is None
+    api.patch("/v1/repos/app/sync/config", {"auto_sync": True}, format="json")
+    assert len(gh.hooks("octocat/other")) == 1
+    api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+    assert gh.hooks("octocat/other") == []
+    api.patch("/v1/repos/app/sync/config", {"direction": "import"}, format="json")
+    api.delete("/v1/repos/app/sync/config")
+    assert gh.hooks("octocat/other") == []
+
+
+def test_deleting_the_connection_removes_the_hook(api, gh, gh_config):
+    api.delete(f"/v1/connections/{gh_config.connection_id}")
+    assert gh.hooks("Codertocat/Hello-World") == [] and not SyncConfig.objects.exists()
+
+
+def test_removal_failure_is_recorded_never_blocks(api, gh, gh_config):
+    gh.fail_next(status=500, times=1)
+    resp = api.patch("/v1/repos/app/sync/config", {"auto_sync": False}, format="json")
+    assert resp.status_code == 200
+    config = SyncConfig.objects.get()
+    assert config.webhook_id is None and "webhook" in config.last_error
+
+
+def test_signed_push_enqueues_one_import_and_replays_are_ignored(api, client, gh, gh_config):
+    body = payload("github/push.with-new-branch.payload.json")
+    assert json.loads(body)["ref"] == "refs/heads/master"
+    first = deliver(client, gh_config, body, delivery="abc")
+    assert first.status_code == 202 and first.json()["status"] == "queued"
+    replay = deliver(client, gh_config, body, delivery="abc")
+    assert replay.status_code == 200 and replay.json() == {"status": "duplicate"}
+    run = SyncRun.objects.get()
+    assert (run.trigger, run.direction, run.branch) == ("webhook", "import", "master")
+    record = WebhookDelivery.objects.get()
+    assert (record.event, record.outcome, record.run_id) == ("push", "queued", run.id)
+    history = api.get("/v1/repos/app/sync/history").json()["runs"]
+    assert [r["trigger"] for r in history] == ["webhook"]
+
+
+def test_shared_url_finds_the_config_by_repository(client, gh, gh_config):
+    body = payload("github/push.with-no-username-committer.payload.json")
+    resp = deliver(client, gh_config, body, path="/v1/sync-webhooks/github")
+    assert resp.status_code == 202
+    bad = deliver(client, gh_config, body, delivery="x2", signature="sha256=" + "0" * 64,
+                  path="/v1/sync-webhooks/github")
+    assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("signature", [False, "sha256=" + "0" * 64, "sha1=abc", "garbage"])
+def test_bad_or_missing_signature_is_401_and_records_nothing(client, gh, gh_config, signature):
+    body = payload("github/push.with-new-branch.payload.json")
+    resp = deliver(client, gh_config, body, signature=signature)
+    assert resp.status_code == 401
+    assert not SyncRun.objects.exists() and not WebhookDelivery.objects.exists()
+
+
+def test_tampered_body_fails_the_signature(client, gh, gh_config):
+    body = payload("github/push.with-new-branch.payload.json")
+    resp = deliver(client, gh_config, body.replace(b"master", b"mister"),
+                   signature=sign(gh_config, body))
+    assert resp.status_code == 401
+
+
+def test_ping_tags_deletions_and_other_branches_are_acknowledged_and_ignored(client, gh,
+                                                                            gh_config):
+    ping = deliver(client, gh_config, payload("github/ping.payload.json"), event="ping",
+                   delivery="p1")
+    assert ping.status_code == 200 and ping.json()["status"] == "pong"
+    tag = deliver(client, gh_config, payload("github/push.payload.json"), delivery="t1")
+    assert tag.status_code == 200 and tag.json()["status"] == "ignored:not_a_branch"
+    other = json.loads(payload("github/push.with-new-branch.payload.json"))
+    other["ref"] = "refs/heads/feature"
+    body = json.dumps(other).encode()
+    assert deliver(client, gh_config, body, delivery="o1").json()["status"] == \
+        "ignored:other_branch"
+    other["ref"], other["deleted"], other["after"] = "refs/heads/master", True, "0" * 40
+    body = json.dumps(other).encode()
+    assert deliver(client, gh_config, body, delivery="del1").json()["status"] == \
+        "ignored:branch_deleted"
+    issues = deliver(client, gh_config, b'{"action": "opened"}', event="issues", delivery="i1")
+    assert issues.status_code == 200 and issues.json()["status"] == "ignored:event"
+    assert not SyncRun.objects.exists()
+    assert WebhookDelivery.objects.count() == 5
+
+
+def test_oversized_body_is_413(client, gh, gh_config, settings):
+    settings.COREGIT_MAX_WEBHOOK_BYTES = 1024
+    body = b'{"pad": "' + b"x" * 2048 + b'"}'
+    assert deliver(client, gh_config, body).status_code == 413
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_receiver_never_calls_the_provider(client, gh, gh_config):
+    before = sum(gh.calls_by_endpoint.values())
+    deliver(client, gh_config, payload("github/push.with-new-branch.payload.json"))
+    assert sum(gh.calls_by_endpoint.values()) == before
+
+
+# --- GitLab -------------------------------------------------------------------------------------
+@pytest.fixture
+def gl(tmp_path):
+    fake = FakeGitLab(tmp_path)
+    fake.add_token("glpat-hooks", username="tanuki")
+    fake.create_project("jsmith/example", empty=False, default_branch="master")
+    with fake.mock():
+        yield fake
+
+
+@pytest.fixture
+def gl_config(api, repo, gl):
+    conn = api.post("/v1/connections", {"provider": "gitlab", "label": "GL",
+                    "access_token": "glpat-hooks"}, format="json").json()["id"]
+    made = api.post("/v1/repos/app/sync/config", {
+        "connection_id": conn, "remote": "jsmith/example", "branch": "master",
+        "auto_sync": True}, format="json")
+    assert made.status_code == 201, made.json()
+    return SyncConfig.objects.get()
+
+
+def gl_deliver(client, config, headers, body=None):
+    body = body or payload("gitlab/push.json")
+    headers = {"HTTP_X_GITLAB_EVENT": "Push Hook", **headers}
+    return client.post(f"/v1/sync-webhooks/gitlab/{config.id}", data=body,
+                       content_type="application/json", **headers)
+
+
+def test_gitlab_registration_with_branch_filter(gl, gl_config):
+    registered = gl.hooks("jsmith/example")
+    assert len(registered) == 1
+    hook = registered[0]
+    assert hook["push_events"] and hook["push_events_branch_filter"] == "master"
+    assert hook["url"].endswith(f"/v1/sync-webhooks/gitlab/{gl_config.id}")
+    assert hook["token"] == gl_config.get_secret("webhook_secret_ciphertext")
+
+
+def test_gitlab_token_and_idempotency(client, gl, gl_config):
+    token = gl_config.get_secret("webhook_secret_ciphertext")
+    assert gl_deliver(client, gl_config, {}).status_code == 401
+    assert gl_deliver(client, gl_config, {"HTTP_X_GITLAB_TOKEN": "wrong",
+                                          "HTTP_IDEMPOTENCY_KEY": "k"}).status_code == 401
+    ok = gl_deliver(client, gl_config, {"HTTP_X_GITLAB_TOKEN": token,
+                                        "HTTP_IDEMPOTENCY_KEY": "k1",
+                                        "HTTP_X_GITLAB_EVENT_UUID": "same-event"})
+    assert ok.status_code == 202
+    retry = gl_deliver(client, gl_config, {"HTTP_X_GITLAB_TOKEN": token,
+                                           "HTTP_IDEMPOTENCY_KEY": "k1"})
+    assert retry.json() == {"status": "duplicate"}
+    # Same event UUID, but a different hook delivery: it is NOT a duplicate.
+    other = gl_deliver(client, gl_config, {"HTTP_X_GITLAB_TOKEN": token,
+                                           "HTTP_X_GITLAB_WEBHOOK_UUID": "w2",
+                                           "HTTP_X_GITLAB_EVENT_UUID": "same-event"})
+    assert other.status_code in (200, 202) and other.json()["status"] != "duplicate"
+    assert WebhookDelivery.objects.count() == 2
+    assert SyncRun.objects.filter(trigger="webhook").count() == 1  # the queued run is reused
+    tag = gl_deliver(client, gl_config, {"HTTP_X_GITLAB_TOKEN": token,
+                                         "HTTP_IDEMPOTENCY_KEY": "k3",
+                                         "HTTP_X_GITLAB_EVENT": "Tag Push Hook"})
+    assert tag.json()["status"] == "ignored:event"
