@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from dulwich.errors import HookError
 from dulwich.protocol import ReceivableProtocol
 from dulwich.server import DEFAULT_HANDLERS, Backend
 from dulwich.web import ChunkReader
@@ -29,6 +30,7 @@ from repos.signals import branch_pushed
 
 logger = logging.getLogger(__name__)
 SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
+HIDDEN_PREFIX = b"refs/sync/"
 _SPOOL_BYTES = 16 * 1024 * 1024
 
 
@@ -41,6 +43,23 @@ class _PushCollector:
     def execute(self, client_refs) -> None:
         self.updates.extend(client_refs)
         return None
+
+
+class _ReservedRefGuard:
+    """Stands in for dulwich's update hook: clients may not write Coregit's hidden refs."""
+
+    def execute(self, ref_name: bytes, old_sha: bytes, new_sha: bytes) -> tuple[bytes, bytes]:
+        if ref_name.startswith(HIDDEN_PREFIX):
+            raise HookError(f"{HIDDEN_PREFIX.decode()} is reserved for Coregit Sync")
+        return b"", b""
+
+
+def _hide_reserved_refs(repo) -> None:
+    """Sync tracking refs are ours: keep them out of the advertisement clients see."""
+    all_refs = repo.get_refs
+    repo.get_refs = lambda: {
+        name: sha for name, sha in all_refs().items() if not name.startswith(HIDDEN_PREFIX)
+    }
 
 
 class _OneRepoBackend(Backend):
@@ -102,6 +121,8 @@ def _run_service(repo: Repository, service: str, *, advertise: bool, body=None):
     read = body.read if body is not None else (lambda n=-1: b"")
     with storage.open_repo(repo.disk_path) as dulwich_repo:
         dulwich_repo.hooks["post-receive"] = collector
+        dulwich_repo.hooks["update"] = _ReservedRefGuard()
+        _hide_reserved_refs(dulwich_repo)
         proto = ReceivableProtocol(read, spool.write)
         handler = DEFAULT_HANDLERS[service.encode()](
             _OneRepoBackend(dulwich_repo), [b"/"], proto, stateless_rpc=True,

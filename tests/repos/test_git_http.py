@@ -97,3 +97,22 @@ def test_git_http_status_codes(live_server, setup):
     _, other = org_create(name="Other")
     assert requests.get(up, auth=("git", other), timeout=10).status_code == 404
     assert requests.get(f"{base}/info/refs", auth=("git", reader), timeout=10).status_code == 403
+
+
+def test_sync_tracking_refs_are_hidden_and_cannot_be_pushed(live_server, setup, tmp_path):
+    org, repo, writer, _ = setup
+    url = authed_url(live_server.url, writer, f"{org.slug}/team/app.git")
+    work = tmp_path / "w"
+    git("init", str(work), home=tmp_path)
+    (work / "f").write_text("x")
+    git("add", ".", cwd=work, home=tmp_path)
+    git("commit", "-m", "x", cwd=work, home=tmp_path)
+    git("push", url, "main", cwd=work, home=tmp_path)
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main")
+        storage.cas_ref(r, b"refs/sync/sync_1/remote", None, head)
+    listed = git("ls-remote", url, home=tmp_path).stdout.decode()
+    assert "refs/heads/main" in listed and "refs/sync/" not in listed
+    denied = git("push", url, "main:refs/sync/sync_1/remote", "-f", cwd=work, home=tmp_path,
+                 check=False)
+    assert denied.returncode != 0 and b"reserved" in denied.stderr

@@ -1,0 +1,159 @@
+"""Shared by the API exports (GitHub, GitLab): local snapshot reading, divergence, pacing, retries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from dulwich.repo import Repo
+
+from core.errors import Diverged, NotFound, ProviderRateLimited, Unrepresentable
+from repos import storage
+from sync.engine.types import ExportRequest
+
+T = TypeVar("T")
+MODE_EXEC, MODE_LINK, MODE_GITLINK = 0o100755, 0o120000, 0o160000
+RATE_LIMIT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Leaf:
+    mode: int
+    sha: str
+
+
+def local_snapshot(repo: Repo, branch: str) -> tuple[bytes, bytes]:
+    """(local head sha, its tree): read first, it is what the run records as exported."""
+    head = storage.read_ref(repo, storage.branch_ref(branch))
+    if head is None:
+        raise NotFound(f"The local branch '{branch}' does not exist")
+    return head, storage.commit_tree(repo, head)
+
+
+def local_leaves(repo: Repo, tree: bytes) -> dict[str, Leaf]:
+    out: dict[str, Leaf] = {}
+    for entry in storage.iter_tree(repo, tree):
+        try:
+            path = entry.path.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Unrepresentable(
+                f"The path {entry.path!r} is not UTF-8; provider APIs cannot name it"
+            ) from exc
+        out[path] = Leaf(entry.mode, entry.sha.decode())
+    return out
+
+
+def is_text(data: bytes) -> bool:
+    """Sendable as a JSON string without changing a byte: UTF-8 and no NUL."""
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def refuse_if_remote_moved(
+    repo: Repo, req: ExportRequest, remote_head: str | None, local: bytes
+) -> None:
+    """Export refuses when the remote branch has commits the last export did not write."""
+    if req.force or remote_head is None:
+        return
+    if req.last_remote_sha is not None:
+        if remote_head == req.last_remote_sha:
+            return
+        what = f"it moved since the last export ({req.last_remote_sha[:12]} -> {remote_head[:12]})"
+    else:
+        sha = remote_head.encode()
+        if sha in repo.object_store and storage.is_ancestor(repo, sha, local):
+            return
+        what = f"it already has commits (at {remote_head[:12]}) and was never exported to"
+    raise Diverged(
+        f"Export refused: the remote branch '{req.branch}' on {req.remote_label} has changes "
+        f"Coregit does not have: {what}. Trigger with \"force\": true or set "
+        '"overwrite_diverged": true on the sync config to export anyway (a new commit is added '
+        "on top of the remote branch, its history is kept)."
+    )
+
+
+def export_message(req: ExportRequest, local: bytes, part: str = "") -> str:
+    sha = local.decode()
+    return (
+        f"Sync from Coregit branch {req.branch} at {sha[:12]}{part}\n\n"
+        f"Coregit-Sync-Local-Sha: {sha}\n"
+    )
+
+
+class Pacer:
+    """Keeps content-creating calls under ``per_minute`` in any 60 s window (thread-safe).
+
+    GitHub's secondary limits allow 80 content-creating requests a minute; the clock and the
+    sleeper are injectable so tests run instantly. ``backoff`` honours a Retry-After.
+    """
+
+    def __init__(
+        self,
+        per_minute: int = 78,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.per_minute, self.clock, self.sleep = per_minute, clock, sleep
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.slept = 0.0
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self.clock()
+            while self._times and now - self._times[0] >= 60:
+                self._times.popleft()
+            if len(self._times) >= self.per_minute:
+                wait = 60 - (now - self._times[0])
+                self._pause(wait)
+                self._times.popleft()
+            self._times.append(self.clock())
+
+    def backoff(self, seconds: float) -> None:
+        with self._lock:
+            self._pause(seconds)
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleep(seconds)
+            self.slept += seconds
+
+
+def with_retries(pacer: Pacer, call: Callable[[], T], *, content: bool = True) -> T:
+    """Run one provider call, paced, waiting out rate limits (bounded) instead of failing."""
+    for attempt in range(RATE_LIMIT_RETRIES + 1):
+        if content:
+            pacer.acquire()
+        try:
+            return call()
+        except ProviderRateLimited as exc:
+            if attempt == RATE_LIMIT_RETRIES:
+                raise
+            pacer.backoff(max(exc.retry_after, 1.0))
+    raise AssertionError("unreachable")
+
+
+def chunked(items: list[T], *, max_items: int, max_bytes: int, size: Callable[[T], int]
+            ) -> Iterator[list[T]]:
+    """Consecutive groups under both caps (an item bigger than ``max_bytes`` goes alone)."""
+    group: list[T] = []
+    used = 0
+    for item in items:
+        n = size(item)
+        if group and (len(group) >= max_items or used + n > max_bytes):
+            yield group
+            group, used = [], 0
+        group.append(item)
+        used += n
+    if group:
+        yield group

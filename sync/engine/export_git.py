@@ -1,0 +1,129 @@
+"""Generic git export: push the local branch to any smart-HTTP git host, never forcing.
+
+The local sha is read first: it is what the run records as exported. When the remote branch is an
+ancestor of it the push is a plain fast-forward carrying the real history; otherwise (the remote
+moved and the run is forced, or the remote tip is a commit an earlier forced export made) a new
+commit with the local tree is written on top of the remote tip, so remote history is always kept.
+The push names the expected old value, so a remote that moves meanwhile rejects it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import requests
+from dulwich.repo import Repo
+
+from core.errors import Diverged, NotFound, ProviderRejected, RefConflict
+from repos import storage
+from sync.engine.fetch import fetch_branch_tip
+from sync.engine.transport import RequestsHttpGitClient, git_errors, make_client
+from sync.engine.types import ExportRequest, SyncResult
+
+LOCAL_TRAILER = "Coregit-Sync-Local-Sha"
+
+
+class _RemoteMoved(Exception):
+    pass
+
+
+def run_export(req: ExportRequest, session: requests.Session) -> SyncResult:
+    if req.remote is None:
+        raise ValueError("the generic git export needs smart-HTTP access (req.remote)")
+    client = make_client(req.remote, session)
+    bref = storage.branch_ref(req.branch)
+    with storage.open_repo(req.repo_path) as repo:
+        local = storage.read_ref(repo, bref)  # first: this is the sha the run records as exported
+        if local is None:
+            raise NotFound(f"The local branch '{req.branch}' does not exist")
+        with git_errors(req.remote_label):
+            remote = client.get_refs(b"", ref_prefix=[bref]).refs.get(bref)
+        if remote == local:
+            return SyncResult("skipped", local.decode(), local.decode(), message="Up to date")
+        _refuse_if_moved(repo, req, remote, local)
+        if remote is not None and remote not in repo.object_store:
+            _fetch_remote_tip(repo, client, req, remote)
+        return _push(repo, client, req, local, remote)
+
+
+def _refuse_if_moved(repo: Repo, req: ExportRequest, remote: bytes | None, local: bytes) -> None:
+    if req.force or remote is None:
+        return  # a missing remote branch is simply created: nothing there to lose
+    if req.last_remote_sha is not None:
+        if remote.decode() == req.last_remote_sha:
+            return
+        what = f"it moved since the last export ({req.last_remote_sha[:12]} -> {remote.decode()[:12]})"
+    else:
+        if remote in repo.object_store and storage.is_ancestor(repo, remote, local):
+            return  # the local history already contains it: a fast-forward loses nothing
+        what = f"it already has commits (at {remote.decode()[:12]}) and was never exported to"
+    raise Diverged(
+        f"Export refused: the remote branch '{req.branch}' on {req.remote_label} has changes "
+        f"Coregit does not have: {what}. Trigger with \"force\": true or set "
+        '"overwrite_diverged": true on the sync config to export anyway (a new commit is added '
+        "on top of the remote branch, its history is kept)."
+    )
+
+
+def _fetch_remote_tip(
+    repo: Repo, client: RequestsHttpGitClient, req: ExportRequest, remote: bytes
+) -> None:
+    """Bring the remote tip here so the new commit can sit on it and the push sends a delta."""
+    haves = [req.last_remote_sha.encode()] if req.last_remote_sha else []
+    fetched = fetch_branch_tip(repo, client, req.branch, haves=haves, label=req.remote_label)
+    if fetched.sha != remote:
+        raise RefConflict(f"The remote branch '{req.branch}' moved during export; try again")
+
+
+def _push(
+    repo: Repo, client: RequestsHttpGitClient, req: ExportRequest, local: bytes,
+    remote: bytes | None,
+) -> SyncResult:
+    local_tree = storage.commit_tree(repo, local)
+    remote_tree = storage.commit_tree(repo, remote) if remote else None
+    if remote is None or storage.is_ancestor(repo, remote, local):
+        target = local
+    elif remote_tree == local_tree:
+        return SyncResult("skipped", remote.decode(), local.decode(), message="Same content")
+    else:
+        target = storage.write_commit(
+            repo, tree=local_tree, parents=[remote], message=_message(req, local)
+        )
+    diff = storage.diff_trees(repo, remote_tree, local_tree)
+    _send(repo, client, req, storage.branch_ref(req.branch), remote, target)
+    return SyncResult(
+        "success", target.decode(), local.decode(), diff.files_changed, len(diff.deleted),
+        message=f"Exported {local.decode()[:12]} to {req.remote_label}",
+    )
+
+
+def _send(
+    repo: Repo, client: RequestsHttpGitClient, req: ExportRequest, bref: bytes,
+    expected: bytes | None, target: bytes,
+) -> None:
+    def update_refs(refs: dict[bytes, bytes]) -> dict[bytes, bytes]:
+        if refs.get(bref) != expected:
+            raise _RemoteMoved
+        return {bref: target}
+
+    pack = functools.partial(repo.object_store.generate_pack_data, shallow=repo.get_shallow())
+    try:
+        with git_errors(req.remote_label):
+            result = client.send_pack(b"", update_refs, pack)
+    except _RemoteMoved as exc:
+        raise RefConflict(f"The remote branch '{req.branch}' moved during export; try again") from exc
+    error = (result.ref_status or {}).get(bref)
+    if error is None:
+        return
+    if any(word in error for word in ("non-fast-forward", "fetch first", "stale", "lock")):
+        raise RefConflict(f"The remote branch '{req.branch}' moved during export ({error}); try again")
+    raise ProviderRejected(f"{req.remote_label} refused the push of '{req.branch}': {error}")
+
+
+def _message(req: ExportRequest, local: bytes) -> str:
+    sha = local.decode()
+    return (
+        f"Sync from Coregit branch {req.branch} at {sha[:12]}\n\n"
+        f"Exported the tree of {req.branch} at {sha} on top of {req.remote_label}.\n\n"
+        f"{LOCAL_TRAILER}: {sha}\n"
+    )

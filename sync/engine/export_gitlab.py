@@ -1,0 +1,148 @@
+"""GitLab export through the commits API: file actions in groups of at most 500 (and ~20 MB).
+
+Decision on what the commits API cannot express — symlinks and submodule links (it only writes
+regular files, with or without the exec bit): those paths are left exactly as they are on the
+remote, and each one is named in ``SyncResult.warnings`` and in the message. The run still
+succeeds, because everything else is exported and nothing on either side is lost or rewritten; an
+error would block every later export of a repository that merely contains a symlink. Callers that
+want strictness can treat non-empty ``warnings`` as a failure.
+
+GitLab's ``start_sha`` only seeds a *new* branch (on an existing one it needs ``force``, which
+would rewrite the ref), so the first group uses it only when the branch does not exist yet; every
+later group must land on the previous group's commit, which is verified from ``parent_ids``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from dulwich.repo import Repo
+
+from connections.providers.base import GitLabApi
+from core.errors import RefConflict
+from repos import storage
+from sync.engine.api_common import (
+    MODE_EXEC,
+    Leaf,
+    Pacer,
+    chunked,
+    export_message,
+    is_text,
+    local_leaves,
+    local_snapshot,
+    refuse_if_remote_moved,
+    with_retries,
+)
+from sync.engine.types import ExportRequest, SyncResult
+
+MAX_ACTIONS = 500
+MAX_BYTES = 20 * 1024 * 1024
+REGULAR = (0o100644, MODE_EXEC)
+
+
+def run_export(req: ExportRequest, api: GitLabApi, *, pacer: Pacer | None = None) -> SyncResult:
+    pacer = pacer or Pacer(per_minute=10_000)  # GitLab: no content pacing, only Retry-After
+    remote = req.remote_name
+    with storage.open_repo(req.repo_path) as repo:
+        local, local_tree = local_snapshot(repo, req.branch)
+        head = with_retries(pacer, lambda: api.get_branch_sha(remote, req.branch), content=False)
+        refuse_if_remote_moved(repo, req, head, local)
+        start = head or _new_branch_start(api, remote, pacer)
+        remote_leaves = _remote_leaves(api, remote, start, pacer)
+        actions, warnings, changed, deleted = _actions(repo, local_leaves(repo, local_tree),
+                                                       remote_leaves)
+        if not actions:
+            return SyncResult("skipped", head, local.decode(), warnings=warnings,
+                              message=_summary("Remote already matches", warnings))
+        sha = _commit_groups(api, req, local, actions, head, start, pacer)
+    return SyncResult("success", sha, local.decode(), changed, deleted, warnings=warnings,
+                      message=_summary(f"Exported {local.decode()[:12]} to {req.remote_label}",
+                                       warnings))
+
+
+def _new_branch_start(api: GitLabApi, remote: str, pacer: Pacer) -> str | None:
+    """A missing branch starts from the default branch's head (None: the project is empty)."""
+    info = with_retries(pacer, lambda: api.get_repo(remote), content=False)
+    if info.empty or not info.default_branch:
+        return None
+    return with_retries(pacer, lambda: api.get_branch_sha(remote, info.default_branch),
+                        content=False)
+
+
+def _remote_leaves(api: GitLabApi, remote: str, ref: str | None, pacer: Pacer
+                   ) -> dict[str, Leaf]:
+    if ref is None:
+        return {}
+    entries = with_retries(pacer, lambda: api.get_tree(remote, ref), content=False)
+    return {e.path: Leaf(int(e.mode, 8), e.sha) for e in entries if e.type != "tree"}
+
+
+def _actions(repo: Repo, local: dict[str, Leaf], remote: dict[str, Leaf]
+             ) -> tuple[list[dict], list[str], int, int]:
+    deletes, writes, warnings = [], [], []
+    for path in sorted(remote.keys() - local.keys()):
+        if remote[path].mode in REGULAR:
+            deletes.append({"action": "delete", "file_path": path})
+        else:
+            warnings.append(_unrepresentable(path, remote[path], None))
+    for path, leaf in sorted(local.items()):
+        old = remote.get(path)
+        if old == leaf:
+            continue
+        if leaf.mode not in REGULAR or (old is not None and old.mode not in REGULAR):
+            warnings.append(_unrepresentable(path, old, leaf))
+        else:
+            writes.append(_write_action(repo, path, leaf, old))
+    # Deletions first, so a file replaced by a directory (or back) applies in order.
+    return deletes + writes, warnings, len(writes), len(deletes)
+
+
+def _write_action(repo: Repo, path: str, leaf: Leaf, old: Leaf | None) -> dict:
+    exec_bit = leaf.mode == MODE_EXEC
+    if old is not None and old.sha == leaf.sha:
+        return {"action": "chmod", "file_path": path, "execute_filemode": exec_bit}
+    data = storage.read_blob(repo, leaf.sha.encode())
+    action = {"action": "create" if old is None else "update", "file_path": path,
+              "execute_filemode": exec_bit}
+    if is_text(data):
+        return action | {"content": data.decode("utf-8")}
+    return action | {"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+
+
+def _unrepresentable(path: str, old: Leaf | None, new: Leaf | None) -> str:
+    def kind(leaf: Leaf | None) -> str:
+        if leaf is None:
+            return "nothing"
+        return {0o120000: "a symlink", 0o160000: "a submodule link"}.get(leaf.mode, "a file")
+
+    return (f"{path}: GitLab's commits API cannot write {kind(new) if new else 'the removal of'}"
+            f"{'' if new else ' ' + kind(old)}; left unchanged on GitLab ({kind(old)} there)")
+
+
+def _commit_groups(api: GitLabApi, req: ExportRequest, local: bytes, actions: list[dict],
+                   head: str | None, start: str | None, pacer: Pacer) -> str:
+    groups = list(chunked(actions, max_items=MAX_ACTIONS, max_bytes=MAX_BYTES,
+                          size=lambda a: len(a.get("content", "")) + len(a["file_path"])))
+    prev = head
+    for n, group in enumerate(groups, 1):
+        part = f" (part {n}/{len(groups)})" if len(groups) > 1 else ""
+        seed = start if prev is None else None  # start_sha only ever creates the branch
+        commit = with_retries(pacer, lambda g=group, s=seed, p=part: api.create_commit(
+            req.remote_name, branch=req.branch, message=export_message(req, local, p),
+            actions=g, start_sha=s))
+        expected = prev if prev is not None else start
+        if expected is not None and list(commit.parents) != [expected]:
+            raise RefConflict(
+                f"The remote branch '{req.branch}' moved during export (commit "
+                f"{commit.sha[:12]} landed on top of someone else's change); run it again"
+            )
+        prev = commit.sha
+    assert prev is not None
+    return prev
+
+
+def _summary(text: str, warnings: list[str]) -> str:
+    if not warnings:
+        return text
+    return f"{text}; {len(warnings)} path(s) not exportable through the GitLab API: " + "; ".join(
+        warnings[:5]) + (" ..." if len(warnings) > 5 else "")

@@ -1,0 +1,122 @@
+"""Fetch exactly one remote commit into a local bare repository, incrementally and on disk.
+
+Why not ``GitClient.fetch``: it builds its haves from ``refs/heads/*`` (the local branch, whose
+commits the remote never saw) and so re-downloads the whole snapshot on every import. Here the
+haves come from the hidden tracking ref, the fetch is always ``depth=1`` (we only need the tip's
+tree, never remote history, even after a force-push on the remote), and the pack is spooled to a
+file inside the object store and indexed from there: memory stays bounded whatever the repo size.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+
+from dulwich.object_store import ObjectStoreGraphWalker
+from dulwich.objects import Commit
+from dulwich.repo import ParentsProvider, Repo
+
+from core.errors import ProviderError, ProviderNotFound
+from repos import storage
+from sync.engine.transport import RequestsHttpGitClient, git_errors
+
+_SPOOL_IN_MEMORY = 1 << 20  # small incremental packs never touch the disk twice
+
+
+@dataclass(frozen=True)
+class Fetched:
+    sha: bytes  # the remote branch tip, now present locally
+    pack_bytes: int  # bytes of pack data received (0 when the commit was already here)
+
+
+class _PackSpool:
+    """Collects the incoming pack, then hands it to dulwich's streaming thin-pack indexer."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self._file = tempfile.SpooledTemporaryFile(
+            max_size=_SPOOL_IN_MEMORY, prefix="incoming-", dir=repo.object_store.path
+        )
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._file.write(data)
+        self.size += len(data)
+        return len(data)
+
+    def commit(self) -> None:
+        if self.size:
+            self._file.seek(0)
+            # Thin packs delta against objects we already hold; add_thin_pack completes them.
+            self._repo.object_store.add_thin_pack(self._file.read, None)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def fetch_branch_tip(
+    repo: Repo,
+    client: RequestsHttpGitClient,
+    branch: str,
+    *,
+    haves: list[bytes],
+    label: str,
+) -> Fetched:
+    """Resolve ``branch`` on the remote to one sha (one ref listing) and fetch that commit."""
+    ref = storage.branch_ref(branch)
+    resolved: dict[str, bytes | None] = {}
+
+    def determine_wants(refs: dict, depth: int | None = None) -> list[bytes]:
+        sha = refs.get(ref)
+        resolved["sha"] = sha
+        return [] if sha is None or sha in repo.object_store else [sha]
+
+    spool = _PackSpool(repo)
+    try:
+        with git_errors(label):
+            result = client.fetch_pack(
+                b"", determine_wants, _walker(repo, haves), spool.write, depth=1, ref_prefix=[ref]
+            )
+        spool.commit()
+    finally:
+        spool.close()
+    sha = resolved.get("sha")
+    if sha is None:
+        raise ProviderNotFound(f"{label} has no branch '{branch}'")
+    if spool.size:
+        repo.update_shallow(result.new_shallow, result.new_unshallow)
+    if not isinstance(repo.object_store[sha] if sha in repo.object_store else None, Commit):
+        raise ProviderError(f"{label} did not send the commit {sha.decode()} of '{branch}'")
+    return Fetched(sha=sha, pack_bytes=spool.size)
+
+
+def _walker(repo: Repo, haves: list[bytes]) -> ObjectStoreGraphWalker:
+    """Advertise only commits the remote knows (earlier fetched tips), with their shallow edges."""
+    all_shallow = repo.get_shallow()
+    present = [h for h in dict.fromkeys(haves) if h and h in repo.object_store]
+    parents = ParentsProvider(repo.object_store, shallows=all_shallow)
+    # Tell the server only the shallow boundaries behind our haves: the file gains a line per
+    # import, and the server needs no more than this to avoid assuming history we never fetched.
+    shallow = _shallow_behind(present, parents, all_shallow)
+    return ObjectStoreGraphWalker(present, parents.get_parents, shallow=shallow)
+
+
+def _shallow_behind(
+    heads: list[bytes], parents: ParentsProvider, all_shallow: set[bytes], limit: int = 10_000
+) -> set[bytes]:
+    found: set[bytes] = set()
+    seen: set[bytes] = set()
+    todo = list(heads)
+    while todo and len(seen) < limit:
+        sha = todo.pop()
+        if sha in seen:
+            continue
+        seen.add(sha)
+        if sha in all_shallow:
+            found.add(sha)
+            continue
+        try:
+            todo.extend(parents.get_parents(sha))
+        except KeyError:
+            continue
+    return found

@@ -1,0 +1,143 @@
+"""Import: make the local branch's tree exactly the remote branch's tree, in one new commit.
+
+The remote tip is fetched (incrementally, depth 1) and kept under a hidden tracking ref; the local
+commit reuses the remote commit's tree object, so modes, symlinks, submodule links, binary and
+empty files and non-ASCII paths are preserved by construction. Refs move only by compare-and-swap
+under the repository lock, so a ``git push`` racing the import is never lost.
+"""
+
+from __future__ import annotations
+
+import requests
+from dulwich.objects import Commit
+from dulwich.repo import Repo
+
+from core.errors import Diverged, RefConflict
+from repos import storage
+from sync.engine.fetch import fetch_branch_tip
+from sync.engine.transport import make_client
+from sync.engine.types import ImportRequest, SyncResult, sync_trailer, trailer_sha
+
+EMPTY_TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
+    client = make_client(req.remote, session)
+    with storage.open_repo(req.repo_path) as repo:
+        tracked = storage.read_ref(repo, req.tracking_ref)
+        haves = [tracked, _b(req.last_remote_sha)]
+        fetched = fetch_branch_tip(
+            repo, client, req.branch, haves=[h for h in haves if h], label=req.remote_label
+        )
+        with storage.repo_lock(req.repo_path):
+            _move_tracking_ref(repo, req.tracking_ref, fetched.sha)
+            result = _apply(repo, req, fetched.sha)
+    result.bytes_received = fetched.pack_bytes
+    return result
+
+
+def _move_tracking_ref(repo: Repo, ref: bytes, sha: bytes) -> None:
+    current = storage.read_ref(repo, ref)
+    if current != sha:
+        storage.cas_ref(repo, ref, current, sha, message=b"coregit-sync: fetched remote tip")
+
+
+def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes) -> SyncResult:
+    remote_tree = storage.commit_tree(repo, remote_sha)
+    bref = storage.branch_ref(req.branch)
+    head = storage.read_ref(repo, bref)
+    head_commit = _commit(repo, head)
+    rsha = remote_sha.decode()
+
+    if head_commit and _is_import_of(head_commit, rsha, remote_tree):
+        # Already written by an earlier run of this import (possibly one that crashed before the
+        # database recorded it): report it, never write a second commit.
+        return _already_imported(repo, req, head_commit, rsha)
+
+    head_tree = head_commit.tree if head_commit else None
+    if head_tree == remote_tree:
+        return SyncResult("skipped", rsha, _s(head), message="Local branch already matches remote")
+    if not req.force:
+        _refuse_if_diverged(req, head_commit)
+
+    diff = storage.diff_trees(repo, head_tree, remote_tree)
+    new = storage.write_commit(
+        repo, tree=remote_tree, parents=[head] if head else [], message=_message(req, rsha)
+    )
+    try:
+        storage.cas_ref(repo, bref, head, new, message=b"coregit-sync: import " + remote_sha)
+    except RefConflict as exc:
+        raise RefConflict(
+            f"The branch '{req.branch}' moved during import (a push landed meanwhile); nothing was "
+            "overwritten. Trigger the import again to bring the remote changes on top."
+        ) from exc
+    return SyncResult(
+        "success", rsha, new.decode(), diff.files_changed, len(diff.deleted),
+        message=f"Imported {req.remote_label} at {rsha[:12]}",
+    )
+
+
+def _refuse_if_diverged(req: ImportRequest, head: Commit | None) -> None:
+    if head is None:
+        return  # nothing local to lose
+    if req.last_local_sha is not None:
+        if head.id.decode() == req.last_local_sha or _written_by_unrecorded_import(head, req):
+            return
+        what = (
+            f"the local branch '{req.branch}' has commits the last import did not write "
+            f"(head {head.id.decode()[:12]}, last import {req.last_local_sha[:12]})"
+        )
+    else:
+        if head.tree == EMPTY_TREE:
+            return
+        what = f"the local branch '{req.branch}' already has content and was never imported into"
+    raise Diverged(
+        f"Import refused: {what}; importing would replace that content. Trigger with "
+        '"force": true or set "overwrite_diverged": true on the sync config to import anyway '
+        "(the import is added as a new commit on top, history is kept)."
+    )
+
+
+def _written_by_unrecorded_import(head: Commit, req: ImportRequest) -> bool:
+    """Our own commit on top of the last recorded one, from a run whose result was not saved."""
+    parents = [p.decode() for p in head.parents]
+    return trailer_sha(head.message) is not None and parents == [req.last_local_sha]
+
+
+def _is_import_of(commit: Commit, remote_sha: str, remote_tree: bytes) -> bool:
+    return commit.tree == remote_tree and trailer_sha(commit.message) == remote_sha
+
+
+def _already_imported(repo: Repo, req: ImportRequest, head: Commit, rsha: str) -> SyncResult:
+    sha = head.id.decode()
+    if sha == req.last_local_sha:
+        return SyncResult("skipped", rsha, sha, message="Already imported")
+    parent_tree = storage.commit_tree(repo, head.parents[0]) if head.parents else None
+    diff = storage.diff_trees(repo, parent_tree, head.tree)
+    return SyncResult(
+        "success", rsha, sha, diff.files_changed, len(diff.deleted),
+        message=f"Imported {req.remote_label} at {rsha[:12]} (recovered an unrecorded run)",
+    )
+
+
+def _message(req: ImportRequest, rsha: str) -> str:
+    return (
+        f"Sync from {req.remote_label} at {rsha[:12]}\n\n"
+        f"Imported branch {req.branch} of {req.remote_label} at commit {rsha}.\n\n"
+        f"{sync_trailer(rsha)}\n"
+    )
+
+
+def _commit(repo: Repo, sha: bytes | None) -> Commit | None:
+    if sha is None:
+        return None
+    obj = repo[sha]
+    return obj if isinstance(obj, Commit) else None
+
+
+def _b(value: str | None) -> bytes | None:
+    return value.encode() if value else None
+
+
+def _s(value: bytes | None) -> str | None:
+    return value.decode() if value else None

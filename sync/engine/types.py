@@ -1,0 +1,67 @@
+"""Plain data in and out of the sync engine (no Django): requests describe a run, results report it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+TRAILER = "Coregit-Sync-Remote-Sha"
+
+
+class GitRemote(Protocol):
+    """What the engine needs to reach a remote over smart HTTP (``GitAccess`` fits)."""
+
+    url: str
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    repo_path: Path | str
+    branch: str
+    remote: GitRemote
+    tracking_ref: bytes  # hidden ref holding the last fetched remote commit, e.g. refs/sync/<id>/remote
+    last_remote_sha: str | None = None
+    last_local_sha: str | None = None
+    force: bool = False
+    remote_label: str = "remote"
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    repo_path: Path | str
+    branch: str
+    remote_name: str  # "owner/repo", "group/project" or the git URL (for messages and API calls)
+    last_remote_sha: str | None = None
+    last_local_sha: str | None = None
+    force: bool = False
+    remote_label: str = "remote"
+    remote: GitRemote | None = None  # smart-HTTP access: required by the generic git export
+
+
+@dataclass
+class SyncResult:
+    status: Literal["success", "skipped"]
+    remote_sha: str | None
+    commit_sha: str | None  # the local commit (import: written or already there; export: exported)
+    files_changed: int = 0
+    deleted: int = 0
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    bytes_received: int = 0  # pack bytes fetched (import), for observability and tests
+    requests: int = 0  # provider API calls made (API exports)
+
+
+def sync_trailer(remote_sha: str) -> str:
+    return f"{TRAILER}: {remote_sha}"
+
+
+def trailer_sha(message: bytes) -> str | None:
+    """The remote sha named by a sync commit's trailer, if the message carries one."""
+    prefix = TRAILER.encode() + b": "
+    for line in reversed(message.strip().splitlines()):
+        if line.startswith(prefix):
+            return line[len(prefix):].strip().decode("ascii", "replace")
+    return None
