@@ -13,7 +13,7 @@ from dulwich.repo import Repo
 
 from core.errors import Diverged, NotFound, ProviderRateLimited, Unrepresentable
 from repos import storage
-from sync.engine.types import ExportRequest
+from sync.engine.types import ExportRequest, trailer_sha
 
 T = TypeVar("T")
 MODE_EXEC, MODE_LINK, MODE_GITLINK = 0o100755, 0o120000, 0o160000
@@ -71,7 +71,9 @@ def refuse_if_remote_moved(
     else:
         sha = remote_head.encode()
         if sha in repo.object_store and storage.is_ancestor(repo, sha, local):
-            return
+            return  # the local history already contains it: a fast-forward loses nothing
+        if history_imported(repo, local, remote_head):
+            return  # the remote tip was imported into the local history: nothing to lose
         what = f"it already has commits (at {remote_head[:12]}) and was never exported to"
     raise Diverged(
         f"Export refused: the remote branch '{req.branch}' on {req.remote_label} has changes "
@@ -79,6 +81,13 @@ def refuse_if_remote_moved(
         '"overwrite_diverged": true on the sync config to export anyway (a new commit is added '
         "on top of the remote branch, its history is kept)."
     )
+
+
+def history_imported(repo: Repo, local: bytes, remote_sha: str, *, limit: int = 1000) -> bool:
+    """Whether one of the newest ``limit`` local commits is the import of ``remote_sha``
+    (its ``Coregit-Sync-Remote-Sha`` trailer names it)."""
+    walker = repo.get_walker(include=[local], max_entries=limit)
+    return any(trailer_sha(entry.commit.message) == remote_sha for entry in walker)
 
 
 def export_message(req: ExportRequest, local: bytes, part: str = "") -> str:

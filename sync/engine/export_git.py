@@ -14,8 +14,9 @@ import functools
 import requests
 from dulwich.repo import Repo
 
-from core.errors import Diverged, NotFound, ProviderRejected, RefConflict
+from core.errors import NotFound, ProviderRejected, RefConflict
 from repos import storage
+from sync.engine.api_common import refuse_if_remote_moved
 from sync.engine.fetch import fetch_branch_tip
 from sync.engine.transport import RequestsHttpGitClient, git_errors, make_client
 from sync.engine.types import ExportRequest, SyncResult
@@ -40,29 +41,10 @@ def run_export(req: ExportRequest, session: requests.Session) -> SyncResult:
             remote = client.get_refs(b"", ref_prefix=[bref]).refs.get(bref)
         if remote == local:
             return SyncResult("skipped", local.decode(), local.decode(), message="Up to date")
-        _refuse_if_moved(repo, req, remote, local)
+        refuse_if_remote_moved(repo, req, remote.decode() if remote else None, local)
         if remote is not None and remote not in repo.object_store:
             _fetch_remote_tip(repo, client, req, remote)
         return _push(repo, client, req, local, remote)
-
-
-def _refuse_if_moved(repo: Repo, req: ExportRequest, remote: bytes | None, local: bytes) -> None:
-    if req.force or remote is None:
-        return  # a missing remote branch is simply created: nothing there to lose
-    if req.last_remote_sha is not None:
-        if remote.decode() == req.last_remote_sha:
-            return
-        what = f"it moved since the last export ({req.last_remote_sha[:12]} -> {remote.decode()[:12]})"
-    else:
-        if remote in repo.object_store and storage.is_ancestor(repo, remote, local):
-            return  # the local history already contains it: a fast-forward loses nothing
-        what = f"it already has commits (at {remote.decode()[:12]}) and was never exported to"
-    raise Diverged(
-        f"Export refused: the remote branch '{req.branch}' on {req.remote_label} has changes "
-        f"Coregit does not have: {what}. Trigger with \"force\": true or set "
-        '"overwrite_diverged": true on the sync config to export anyway (a new commit is added '
-        "on top of the remote branch, its history is kept)."
-    )
 
 
 def _fetch_remote_tip(

@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import jsonschema
 
-REFERENCE = Path("/work/shared/reference")
+from tests.support.paths import REFERENCE  # noqa: E402
+
 GITHUB_SPEC = REFERENCE / "github-openapi-subset.json"
 GITLAB_SPEC = REFERENCE / "gitlab-openapi-subset.json"
 GITLAB_UNDOCUMENTED = {("GET", "/api/v4/user"), ("GET", "/api/v4/projects/{id}")}

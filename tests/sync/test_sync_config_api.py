@@ -40,9 +40,9 @@ def test_config_lifecycle_as_the_seed(api, repo, github_conn):
     config = SyncConfig.objects.get()
     SyncState.objects.create(config=config, branch="main", last_remote_sha="a" * 40)
     assert api.get("/v1/repos/app/sync/config").json()["config"]["last_synced_sha"] == "a" * 40
-    assert api.patch("/v1/repos/app/sync/config", {"auto_sync": True},
+    assert api.patch("/v1/repos/app/sync/config", {"overwrite_diverged": True},
                      format="json").json() == {"updated": True}
-    assert SyncState.objects.count() == 1  # auto_sync alone keeps the state
+    assert SyncState.objects.count() == 1  # a setting that changes nothing followed keeps state
     assert api.patch("/v1/repos/app/sync/config", {"branch": "develop"},
                      format="json").json() == {"updated": True}
     assert SyncState.objects.count() == 0  # a new branch starts from scratch

@@ -3,15 +3,15 @@
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 import pytest
 
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
+from tests.support.paths import WEBHOOKS
 
-REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "webhooks"
+REF = WEBHOOKS
 TOKEN = "ghp_hooks"
 
 
