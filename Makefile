@@ -30,4 +30,5 @@ lint: venv
 	$(BIN)/ruff check .
 
 bench: venv
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.import_vs_clone
+	$(BIN)/python -m bench.export_github

@@ -30,28 +30,46 @@ class Fetched:
 
 
 class _PackSpool:
-    """Collects the incoming pack, then hands it to dulwich's streaming thin-pack indexer."""
+    """Collects the incoming pack and hands it to dulwich's streaming indexer.
 
-    def __init__(self, repo: Repo) -> None:
+    A thin pack (we sent haves) deltas against objects we already hold, so it is spooled and then
+    completed by ``add_thin_pack``. A pack fetched with no haves is self-contained: it is written
+    straight into a new pack file and indexed once (``add_pack``), skipping a full copy and a
+    second decompression pass over every object.
+    """
+
+    def __init__(self, repo: Repo, *, thin: bool) -> None:
         self._repo = repo
-        self._file = tempfile.SpooledTemporaryFile(
-            max_size=_SPOOL_IN_MEMORY, prefix="incoming-", dir=repo.object_store.path
-        )
         self.size = 0
+        self._done = False
+        if thin:
+            self._file = tempfile.SpooledTemporaryFile(
+                max_size=_SPOOL_IN_MEMORY, prefix="incoming-", dir=repo.object_store.path
+            )
+            self._finish, self._abort = self._add_thin, self._file.close
+        else:
+            self._file, self._finish, self._abort = repo.object_store.add_pack()
 
     def write(self, data: bytes) -> int:
         self._file.write(data)
         self.size += len(data)
         return len(data)
 
+    def _add_thin(self) -> None:
+        self._file.seek(0)
+        self._repo.object_store.add_thin_pack(self._file.read, None)
+        self._file.close()
+
     def commit(self) -> None:
+        self._done = True
         if self.size:
-            self._file.seek(0)
-            # Thin packs delta against objects we already hold; add_thin_pack completes them.
-            self._repo.object_store.add_thin_pack(self._file.read, None)
+            self._finish()
+        else:
+            self._abort()
 
     def close(self) -> None:
-        self._file.close()
+        if not self._done:
+            self._abort()
 
 
 def fetch_branch_tip(
@@ -71,11 +89,12 @@ def fetch_branch_tip(
         resolved["sha"] = sha
         return [] if sha is None or sha in repo.object_store else [sha]
 
-    spool = _PackSpool(repo)
+    walker = _walker(repo, haves)
+    spool = _PackSpool(repo, thin=bool(walker.heads))
     try:
         with git_errors(label):
             result = client.fetch_pack(
-                b"", determine_wants, _walker(repo, haves), spool.write, depth=1, ref_prefix=[ref]
+                b"", determine_wants, walker, spool.write, depth=1, ref_prefix=[ref]
             )
         spool.commit()
     finally:

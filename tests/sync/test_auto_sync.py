@@ -129,3 +129,16 @@ def test_ten_failed_automatic_runs_pause_auto_sync_until_resumed(api, repo, git_
     api.patch("/v1/repos/app/sync/config", {"poll_interval_minutes": 10}, format="json")
     assert api.get("/v1/repos/app/sync/config").json()["config"]["auto_sync_paused"] is False
     assert auto.sync_poll_due() == 1
+
+
+def test_a_successful_manual_trigger_resumes_paused_auto_sync(api, repo, git_config, monkeypatch):
+    from sync.engine.types import SyncResult
+
+    SyncConfig.objects.update(auto_sync_paused=True, consecutive_failures=10,
+                              last_error="boom")
+    monkeypatch.setattr(executor, "execute", lambda *a: SyncResult("skipped", "a" * 40, "b" * 40))
+    run = run_services.sync_run_request(config=SyncConfig.objects.get(), trigger="api")
+    run_services.sync_run_execute(run_id=run.id)
+    config = SyncConfig.objects.get()
+    assert (config.auto_sync_paused, config.consecutive_failures, config.last_error) == (
+        False, 0, None)
