@@ -19,7 +19,7 @@ from connections.providers.base import (
     RemoteTree,
     RemoteTreeEntry,
 )
-from connections.providers.http import HttpClient, normalize_host
+from connections.providers.http import TokenClient, TokenProvider, normalize_host
 from core.errors import ProviderNotFound, ProviderRejected
 
 GITHUB_API = "https://api.github.com"
@@ -27,7 +27,6 @@ GITHUB_WEB = "https://github.com"
 GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 _CLOUD_HOSTS = {"github.com", "www.github.com", "api.github.com"}
 
-TokenProvider = Callable[[], str]
 
 
 def github_bases(host: str | None) -> tuple[str, str]:
@@ -63,7 +62,7 @@ class RateLimit:
     reset: int  # epoch seconds
 
 
-class GitHubClient(HttpClient):
+class GitHubClient(TokenClient):
     provider_name = "GitHub"
 
     def __init__(
@@ -75,15 +74,7 @@ class GitHubClient(HttpClient):
         clock: Callable[[], float] | None = None,
     ) -> None:
         api_base, self.web_base = github_bases(host)
-        super().__init__(api_base, session=session, clock=clock)
-        if isinstance(token_provider, str):
-            token = token_provider
-            self._token: TokenProvider = lambda: token
-        else:
-            self._token = token_provider
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token()}"}
+        super().__init__(api_base, token_provider, session=session, clock=clock)
 
     def _default_headers(self) -> dict[str, str]:
         return dict(GITHUB_HEADERS)

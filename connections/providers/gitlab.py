@@ -20,12 +20,11 @@ from connections.providers.base import (
     RemoteRepo,
     RemoteTreeEntry,
 )
-from connections.providers.http import HttpClient, normalize_host
+from connections.providers.http import TokenClient, TokenProvider, normalize_host
 from core.errors import ProviderNotFound
 
 GITLAB_WEB = "https://gitlab.com"
 
-TokenProvider = Callable[[], str]
 
 
 def gitlab_bases(host: str | None) -> tuple[str, str]:
@@ -43,7 +42,7 @@ def project_path(remote: str) -> str:
     return path
 
 
-class GitLabClient(HttpClient):
+class GitLabClient(TokenClient):
     provider_name = "GitLab"
 
     def __init__(
@@ -55,16 +54,7 @@ class GitLabClient(HttpClient):
         clock: Callable[[], float] | None = None,
     ) -> None:
         api_base, self.web_base = gitlab_bases(host)
-        super().__init__(api_base, session=session, clock=clock)
-        if isinstance(token_provider, str):
-            token = token_provider
-            self._token: TokenProvider = lambda: token
-        else:
-            self._token = token_provider
-
-    def _auth_headers(self) -> dict[str, str]:
-        # Bearer works for personal, project, group and OAuth access tokens alike
-        return {"Authorization": f"Bearer {self._token()}"}
+        super().__init__(api_base, token_provider, session=session, clock=clock)
 
     def _default_headers(self) -> dict[str, str]:
         return {"Accept": "application/json"}

@@ -274,3 +274,30 @@ class HttpClient:
             if reset.isdigit():
                 return max(0.0, int(reset) - now)
         return DEFAULT_RATE_LIMIT_WAIT
+
+
+TokenProvider = Callable[[], str]
+
+
+class TokenClient(HttpClient):
+    """A client authenticated by a bearer token, or by a callable returning the current one
+    (GitHub App installation tokens are minted and refreshed behind such a callable)."""
+
+    def __init__(
+        self,
+        api_base: str,
+        token_provider: TokenProvider | str,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(api_base, session=session, clock=clock)
+        if isinstance(token_provider, str):
+            token = token_provider
+            self._token: TokenProvider = lambda: token
+        else:
+            self._token = token_provider
+
+    def _auth_headers(self) -> dict[str, str]:
+        # Bearer works for GitHub PATs and app tokens, and GitLab personal/group/OAuth tokens.
+        return {"Authorization": f"Bearer {self._token()}"}
