@@ -98,6 +98,9 @@ def export_message(req: ExportRequest, local: bytes, part: str = "") -> str:
     )
 
 
+MAX_INLINE_WAIT = 60.0  # seconds a run may wait in place for a rate limit (secondary limits)
+
+
 class Pacer:
     """Keeps content-creating calls under ``per_minute`` in any 60 s window (thread-safe).
 
@@ -139,14 +142,18 @@ class Pacer:
 
 
 def with_retries(pacer: Pacer, call: Callable[[], T], *, content: bool = True) -> T:
-    """Run one provider call, paced, waiting out rate limits (bounded) instead of failing."""
+    """Run one provider call, paced, waiting out short rate limits (bounded) instead of failing.
+
+    A long wait (a primary limit resetting in tens of minutes) is not slept through here: it is
+    raised, and the task is rescheduled with that countdown so the worker slot stays free.
+    """
     for attempt in range(RATE_LIMIT_RETRIES + 1):
         if content:
             pacer.acquire()
         try:
             return call()
         except ProviderRateLimited as exc:
-            if attempt == RATE_LIMIT_RETRIES:
+            if attempt == RATE_LIMIT_RETRIES or exc.retry_after > MAX_INLINE_WAIT:
                 raise
             pacer.backoff(max(exc.retry_after, 1.0))
     raise AssertionError("unreachable")

@@ -159,3 +159,21 @@ def test_blob_uploads_are_paced_and_rate_limits_waited_out(env, github, clock):
     assert _writes(reqs, "/git/blobs") >= 120
     assert pacer.slept >= 60  # 120+ content requests cannot fit in one minute at < 80/min
     assert github.secondary_limit_hits == 1  # only the injected one: pacing avoided the rest
+
+
+def test_a_long_rate_limit_is_raised_for_the_task_to_reschedule(env, github, clock):
+    from core.errors import ProviderRateLimited
+
+    github.create_repo(REMOTE, empty=False)
+    wt = env.worktree(env.local, "local-work")
+    wt.write("a.txt", "local\n")
+    wt.commit()
+    wt.push()
+    import time
+
+    github.rate_limit(remaining=0, reset=int(time.time()) + 3600, times=50)
+    started = clock()
+    with pytest.raises(ProviderRateLimited) as err:
+        _export(env, github, clock, force=True)
+    assert err.value.retry_after > 3000
+    assert clock() - started < 60  # the worker did not sit out the hour
