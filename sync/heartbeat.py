@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 30.0
 
 
@@ -19,8 +21,11 @@ def heartbeat(model, pk: str, interval: float = INTERVAL_SECONDS) -> Iterator[No
     def beat() -> None:
         try:
             while not stop.wait(interval):
-                close_old_connections()
-                model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
+                try:
+                    close_old_connections()
+                    model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
+                except Exception:  # noqa: BLE001 - a missed beat must not end the heartbeat
+                    logger.warning("heartbeat of %s failed; retrying", pk, exc_info=True)
         finally:
             connection.close()  # this thread's own connection
 

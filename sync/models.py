@@ -111,7 +111,8 @@ class SyncRun(models.Model):
     files_changed = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
-    worker = models.CharField(max_length=255, blank=True, default="")
+    worker = models.CharField(max_length=255, blank=True, default="")  # the current claim
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # last task message (or due time)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

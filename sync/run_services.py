@@ -3,32 +3,31 @@
 At most one run executes per repository: a run is claimed under a row lock on its repository,
 and a claimed (``running``) run with a fresh heartbeat keeps every other run of that repository
 queued. A worker that dies leaves a stale heartbeat: the redelivered task takes the run over, and
-the reaper fails runs whose task never comes back.
+the reaper fails runs whose task never comes back. Finishing a run is conditional on still holding
+its claim, so a run that was taken over or reaped is never overwritten by a late worker.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import BadRequest, CoregitError, ProviderError, WorkerLost
+from core.errors import BadRequest, CoregitError, ProviderError
 from repos.models import Repository
 from repos.validation import branch_error
 from sync import executor
 from sync.heartbeat import heartbeat
-from sync.models import SyncConfig, SyncRun, SyncState
+from sync.models import SyncConfig, SyncRun
+from sync.run_finish import LOST_AFTER, STALE_AFTER, fail, requeue, succeed
 from sync.selectors import sync_state_for
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(minutes=3)
 MAX_ATTEMPTS = 6
-AUTOMATIC = (SyncRun.Trigger.WEBHOOK, SyncRun.Trigger.PUSH, SyncRun.Trigger.SCHEDULE)
-PAUSE_AFTER_FAILURES = 10
 
 
 class Busy(Exception):
@@ -41,10 +40,18 @@ class RetryLater(Exception):
     reason: str
 
 
-def _enqueue(run_id: str) -> None:
+def enqueue(run: SyncRun, *, delay: float = 0.0) -> None:
+    """Record when the task message is due, and publish it once the transaction commits.
+
+    Publishing is best effort (``robust``): if the broker is down the run stays queued with an old
+    ``enqueued_at``, and the next identical trigger or the reaper publishes it again.
+    """
     from workers.tasks import sync_run
 
-    sync_run.delay(run_id)
+    run.enqueued_at = timezone.now() + timezone.timedelta(seconds=delay)
+    SyncRun.objects.filter(pk=run.pk).update(enqueued_at=run.enqueued_at)
+    if delay == 0:
+        transaction.on_commit(lambda: sync_run.delay(run.pk), robust=True)
 
 
 def sync_run_request(
@@ -61,12 +68,14 @@ def sync_run_request(
             direction=config.direction, force=force,
         ).order_by("created_at").first()
         if same is not None:
+            if same.enqueued_at is None or same.enqueued_at < timezone.now() - LOST_AFTER:
+                enqueue(same)  # its task message looks lost: publish it again (claims dedupe)
             return same
         run = SyncRun.objects.create(
             org_id=config.org_id, config=config, repository_id=config.repository_id,
             trigger=trigger, direction=config.direction, branch=branch, force=force,
         )
-        transaction.on_commit(lambda: _enqueue(run.id))
+        enqueue(run)
     return run
 
 
@@ -84,7 +93,7 @@ def _claim(run_id: str, worker: str) -> SyncRun | None:
                                         status=SyncRun.Status.RUNNING, heartbeat_at__gt=fresh)
         if others.exclude(pk=run.pk).exists():
             raise Busy()
-        run.status, run.worker = SyncRun.Status.RUNNING, worker
+        run.status, run.worker = SyncRun.Status.RUNNING, f"{worker}#{uuid.uuid4().hex[:12]}"
         run.started_at = run.started_at or now
         run.heartbeat_at, run.attempts = now, run.attempts + 1
         run.save(update_fields=["status", "worker", "started_at", "heartbeat_at", "attempts"])
@@ -92,7 +101,13 @@ def _claim(run_id: str, worker: str) -> SyncRun | None:
 
 
 def sync_run_execute(*, run_id: str, worker: str = "") -> SyncRun | None:
-    run = _claim(run_id, worker)
+    try:
+        run = _claim(run_id, worker)
+    except Busy:
+        # Still waiting behind another run: its message is alive, so the reaper leaves it be.
+        SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+            enqueued_at=timezone.now())
+        raise
     if run is None:
         return None
     config = SyncConfig.objects.select_related("repository", "connection").get(pk=run.config_id)
@@ -102,14 +117,16 @@ def sync_run_execute(*, run_id: str, worker: str = "") -> SyncRun | None:
             result = executor.execute(config, run, state)
     except ProviderError as exc:
         if exc.transient and run.attempts < MAX_ATTEMPTS:
-            return _requeue(run, exc)
-        return _fail(run, config, exc)
+            countdown = backoff(run.attempts, getattr(exc, "retry_after", None))
+            requeue(run, exc, countdown)
+            raise RetryLater(countdown=countdown, reason=exc.message) from None
+        return fail(run, config, exc)
     except CoregitError as exc:
-        return _fail(run, config, exc)
+        return fail(run, config, exc)
     except Exception:
         logger.exception("sync run %s failed unexpectedly", run.pk)
-        return _fail(run, config, CoregitError("Internal error while syncing; see the logs"))
-    return _succeed(run, config, result)
+        return fail(run, config, CoregitError("Internal error while syncing; see the logs"))
+    return succeed(run, config, result)
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> float:
@@ -117,61 +134,3 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     base = min(600.0, 2.0 ** attempt * 5)
     delay = random.uniform(base / 2, base)  # noqa: S311 - jitter, not security
     return max(delay, retry_after or 0.0)
-
-
-def _requeue(run: SyncRun, exc: ProviderError) -> SyncRun:
-    countdown = backoff(run.attempts, getattr(exc, "retry_after", None))
-    run.status = SyncRun.Status.QUEUED
-    run.message = f"Retrying in {countdown:.0f}s (attempt {run.attempts}): {exc.message}"
-    run.save(update_fields=["status", "message"])
-    raise RetryLater(countdown=countdown, reason=exc.message)
-
-
-def _fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
-    now = timezone.now()
-    with transaction.atomic():
-        run.status, run.error_code, run.message = SyncRun.Status.ERROR, exc.code, exc.message
-        run.completed_at = now
-        run.save(update_fields=["status", "error_code", "message", "completed_at"])
-        config.last_error = exc.message
-        fields = ["last_error", "updated_at"]
-        if run.trigger in AUTOMATIC:
-            config.consecutive_failures += 1
-            config.auto_sync_paused = config.consecutive_failures >= PAUSE_AFTER_FAILURES
-            fields += ["consecutive_failures", "auto_sync_paused"]
-        config.save(update_fields=fields)
-    return run
-
-
-def _succeed(run: SyncRun, config: SyncConfig, result) -> SyncRun:
-    now = timezone.now()
-    with transaction.atomic():
-        run.status = result.status
-        run.remote_sha, run.commit_sha = result.remote_sha, result.commit_sha
-        run.files_changed, run.deleted = result.files_changed, result.deleted
-        run.message, run.completed_at, run.error_code = result.message, now, ""
-        run.save()
-        SyncState.objects.update_or_create(
-            config=config, branch=run.branch,
-            defaults={"last_remote_sha": result.remote_sha, "last_local_sha": result.commit_sha},
-        )
-        config.last_error, config.last_synced_at = None, now
-        config.consecutive_failures = 0
-        if run.trigger == SyncRun.Trigger.API:
-            config.auto_sync_paused = False  # a successful manual trigger resumes auto-sync
-        config.save(update_fields=["last_error", "last_synced_at", "consecutive_failures",
-                                   "auto_sync_paused", "updated_at"])
-        if config.connection_id:
-            type(config.connection).objects.filter(pk=config.connection_id).update(
-                last_synced_at=now)
-    return run
-
-
-def sync_runs_reap(*, older_than: timedelta = timedelta(minutes=30)) -> int:
-    """Fail runs whose worker is gone: running with a heartbeat older than ``older_than``."""
-    cutoff = timezone.now() - older_than
-    reaped = 0
-    for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff):
-        _fail(run, SyncConfig.objects.get(pk=run.config_id), WorkerLost())
-        reaped += 1
-    return reaped

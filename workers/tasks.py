@@ -28,8 +28,8 @@ def sync_run(self, run_id: str) -> None:
 
 
 @shared_task(name="workers.reap_sync_runs")
-def reap_sync_runs() -> int:
-    from sync.run_services import sync_runs_reap
+def reap_sync_runs() -> dict:
+    from sync.run_finish import sync_runs_reap
 
     return sync_runs_reap()
 

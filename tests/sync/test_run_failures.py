@@ -8,6 +8,7 @@ from django.utils import timezone
 from core.errors import ProviderAuthError, ProviderRateLimited, ProviderUnavailable
 from repos import storage
 from sync import executor, run_services
+from sync.run_finish import sync_runs_reap
 from sync.models import SyncConfig, SyncRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +68,7 @@ def test_crash_after_commit_then_redelivery_makes_no_second_commit(queued, monke
     def crash(*args, **kwargs):
         raise SystemExit("worker killed before the database update")
 
-    monkeypatch.setattr(run_services, "_succeed", crash)
+    monkeypatch.setattr(run_services, "succeed", crash)
     with pytest.raises(SystemExit):
         run_services.sync_run_execute(run_id=run.id)
     with storage.open_repo(repo.disk_path) as r:
@@ -100,10 +101,10 @@ def test_reaper_fails_runs_whose_worker_is_gone(queued):
     run = queued()
     SyncRun.objects.filter(pk=run.pk).update(status="running",
                                              heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert run_services.sync_runs_reap() == 1
+    assert sync_runs_reap()["reaped"] == 1
     run.refresh_from_db()
     assert (run.status, run.error_code) == ("error", "sync.worker_lost")
-    assert run_services.sync_runs_reap() == 0
+    assert sync_runs_reap()["reaped"] == 0
 
 
 def test_duplicate_delivery_of_a_finished_run_does_nothing(queued):
@@ -132,3 +133,41 @@ def test_history_pagination_is_stable_while_runs_are_added(api, repo, git_config
     assert seen == old  # no duplicates, no gaps
     for bad in ("0", "101", "x"):
         assert api.get(f"/v1/repos/app/sync/history?limit={bad}").status_code == 400
+
+
+def test_a_lost_task_message_is_published_again(queued, monkeypatch):
+    """The broker lost the message: the next identical trigger and the reaper re-publish it."""
+    from workers import tasks
+
+    def broker_down(run_id):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.sync_run, "delay", broker_down)
+    run = queued()  # the trigger itself still succeeds; the run waits, queued
+    assert SyncRun.objects.get(pk=run.pk).status == "queued"
+    published = []
+    monkeypatch.setattr(tasks.sync_run, "delay", lambda run_id: published.append(run_id))
+    again = run_services.sync_run_request(config=SyncConfig.objects.get(), trigger="webhook")
+    assert again.pk == run.pk and published == []  # recently enqueued: not yet presumed lost
+    SyncRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
+    run_services.sync_run_request(config=SyncConfig.objects.get(), trigger="webhook")
+    assert published == [run.pk]
+    SyncRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
+    assert sync_runs_reap()["requeued"] == 1 and published == [run.pk, run.pk]
+
+
+def test_a_worker_that_lost_its_claim_changes_nothing(queued, monkeypatch):
+    run = queued()
+
+    def taken_over(config, run, state):
+        # Meanwhile the reaper failed this run and another worker claimed it.
+        SyncRun.objects.filter(pk=run.pk).update(status="running", worker="other#1")
+        from sync.engine.types import SyncResult
+
+        return SyncResult("success", "a" * 40, "b" * 40)
+
+    monkeypatch.setattr(executor, "execute", taken_over)
+    run_services.sync_run_execute(run_id=run.id)
+    after = SyncRun.objects.get(pk=run.pk)
+    assert (after.status, after.worker) == ("running", "other#1")
+    assert not SyncConfig.objects.get().states.exists()
