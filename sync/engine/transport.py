@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
@@ -26,6 +26,7 @@ from core.errors import (
 )
 
 USER_AGENT = "coregit-sync (dulwich)"
+MAX_REDIRECTS = 5
 DEFAULT_TIMEOUT = (15.0, 300.0)  # connect, per-read: packing a big repo can take minutes server-side
 
 
@@ -109,6 +110,7 @@ class RequestsHttpGitClient(AbstractHttpGitClient):
         self.bytes_received = 0
         self.requests_made = 0
         self._display_url = self._base_url.rstrip("/")
+        self._origin = _origin(self._base_url)
 
     def _http_request(
         self,
@@ -120,21 +122,38 @@ class RequestsHttpGitClient(AbstractHttpGitClient):
         safe_remote_url(url)  # dulwich may rebase on a redirect: stay on http(s)
         req_headers = {"User-Agent": USER_AGENT, "Pragma": "no-cache", **(headers or {})}
         method = "GET" if data is None else "POST"
-        try:
-            resp = self._session.request(
-                method, url, headers=req_headers, data=data, auth=self._auth, stream=True,
-                timeout=self._timeout, allow_redirects=method == "GET",
-            )
-        except requests.RequestException as exc:
-            raise ProviderUnavailable(
-                f"Could not reach {self._display_url}: {type(exc).__name__}"
-            ) from exc
-        self.requests_made += 1
+        resp = self._send(method, url, req_headers, data)
         if raise_for_status and resp.status_code != 200:
             resp.close()
             raise self._status_error(resp)
         wrapped = _Response(resp, url)
         return wrapped, self._counting_reader(wrapped)
+
+    def _send(self, method: str, url: str, headers: dict, data) -> requests.Response:
+        """One request; GET redirects are followed by hand and only within the remote's origin:
+        dulwich rebases every later request (with our credentials) on wherever it ends up."""
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                resp = self._session.request(
+                    method, url, headers=headers, data=data, auth=self._auth, stream=True,
+                    timeout=self._timeout, allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                raise ProviderUnavailable(
+                    f"Could not reach {self._display_url}: {type(exc).__name__}"
+                ) from exc
+            self.requests_made += 1
+            if method != "GET" or not resp.is_redirect:
+                return resp
+            url = urljoin(url, resp.headers["Location"])
+            resp.close()
+            if _origin(url) != self._origin:
+                raise ProviderError(
+                    f"{self._display_url} redirected to another host ({_origin(url)[1]}); "
+                    "not followed, so the credentials stay with the configured remote"
+                )
+            safe_remote_url(url)
+        raise ProviderError(f"{self._display_url} redirected too many times")
 
     def _counting_reader(self, resp: _Response) -> Callable[[int], bytes]:
         def read(amt: int | None = None) -> bytes:
@@ -163,6 +182,12 @@ class RequestsHttpGitClient(AbstractHttpGitClient):
         if status >= 500:
             return ProviderUnavailable(f"{where} failed (HTTP {status})", status=status)
         return ProviderError(f"{where} answered HTTP {status}", status=status)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def _retry_after(value: str | None) -> float:
