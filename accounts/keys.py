@@ -32,7 +32,7 @@ def validate_scopes(scopes: object) -> dict[str, list[str]]:
         raise ValueError('scopes must be a non-empty object such as {"repos:*": ["read"]}')
     clean: dict[str, list[str]] = {}
     for name, perms in scopes.items():
-        if not isinstance(name, str) or not _SCOPE_RE.match(name):
+        if not isinstance(name, str) or not _SCOPE_RE.fullmatch(name):
             raise ValueError(f"unknown scope {name!r}: use 'repos:*' or 'repos:[namespace/]slug'")
         if not isinstance(perms, list) or not perms or any(p not in PERMISSIONS for p in perms):
             raise ValueError(f"scope {name!r} must list 'read' and/or 'write'")

@@ -137,7 +137,8 @@ def _refuse_unsafe(origin: str, infos: list[_Info]) -> None:
     for *_, sockaddr in infos:
         reason = address_refusal(sockaddr[0])
         if reason:
-            raise UnsafeAddress(f"{origin} resolves to {reason} ({sockaddr[0]}); {_PUBLIC_ONLY}")
+            # The reason, not the address: naming it would let API users map internal DNS.
+            raise UnsafeAddress(f"{origin} resolves to {reason}; {_PUBLIC_ONLY}")
 
 
 # --- URLs and hosts -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from accounts.principal import Principal
 from core.errors import BadRequest, Conflict, Forbidden
 from repos import storage
 from repos.models import Repository
+from repos.signals import repository_deleting
 from repos.validation import branch_error, slug_error
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def repository_create(
 def repository_delete(*, repo: Repository) -> None:
     path = repo.disk_path
     with transaction.atomic():
+        repository_deleting.send(sender=Repository, repository=repo)
         repo.delete()
         # Remove the files only once the row is really gone.
         transaction.on_commit(lambda: storage.remove(path))

@@ -4,3 +4,6 @@ from django.dispatch import Signal
 
 # kwargs: repository (Repository), ref (str, "refs/heads/…"), old_sha (str|None), new_sha (str|None)
 branch_pushed = Signal()
+
+# kwargs: repository. Sent before a repository is deleted (sync removes provider webhooks).
+repository_deleting = Signal()

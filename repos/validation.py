@@ -15,7 +15,7 @@ RESERVED = frozenset(
 
 
 def slug_error(value: str, what: str = "slug") -> str | None:
-    if not isinstance(value, str) or not SLUG_RE.match(value):
+    if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
         return (f"{what} must be 1-100 characters of lowercase letters, digits and dashes, "
                 "starting and ending with a letter or digit")
     if value in RESERVED:

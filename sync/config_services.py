@@ -79,7 +79,9 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
         # A PATCH is the operator's word that the remote is fixed: resume automatic triggers.
         config.auto_sync_paused = False
         config.consecutive_failures = 0
-        config.save()
+        # Only these columns: a full save would write back a secret a key rotation just changed.
+        config.save(update_fields=[*changes, "auto_sync_paused", "consecutive_failures",
+                                   "updated_at"])
         if reset:
             SyncState.objects.filter(config=config).delete()
         if hook_relevant:

@@ -146,8 +146,10 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "delivery_id"],
-                                               name="uniq_delivery")]
+        # Per config: GitHub gives every hook fired by one event the same X-GitHub-Delivery, so
+        # two configs (two orgs) following one repository each get their own delivery.
+        constraints = [models.UniqueConstraint(fields=["provider", "config", "delivery_id"],
+                                               name="uniq_delivery_per_config")]
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.delivery_id} {self.outcome}"

@@ -1,6 +1,7 @@
 """Remote formats per provider: ``owner/repo``, ``group/subgroup/project``, or an https git URL."""
 
 import re
+from urllib.parse import urlsplit
 
 from core.errors import BadRequest
 from core.netguard import check_url
@@ -13,17 +14,22 @@ def clean_remote(provider: str, remote: str) -> str:
     remote = (remote or "").strip()
     if provider == "github":
         remote = remote.removesuffix(".git")
-        if not _GITHUB.match(remote) or remote.split("/")[1] in {".", ".."}:
+        if not _GITHUB.fullmatch(remote) or remote.split("/")[1] in {".", ".."}:
             raise BadRequest(f"remote must be 'owner/repo' for GitHub (got {remote!r})")
         return remote
     if provider == "gitlab":
         remote = remote.removesuffix(".git")
         parts = remote.split("/")
-        if len(parts) < 2 or not all(_GITLAB_SEGMENT.match(p) for p in parts):
+        if len(parts) < 2 or not all(_GITLAB_SEGMENT.fullmatch(p) for p in parts):
             raise BadRequest(
                 f"remote must be 'group/project' or 'group/subgroup/project' for GitLab "
                 f"(got {remote!r})"
             )
         return remote
+    parts = urlsplit(remote)
+    if parts.query or parts.fragment:
+        # A query (e.g. ?private_token=…) would be stored and shown in plain text: credentials
+        # belong in the repository's git credential.
+        raise BadRequest("remote must be a git URL without a query or fragment")
     target = check_url(remote)  # https only (http too when private hosts are allowed)
     return target.url

@@ -1,5 +1,7 @@
 """HTTP edge of the webhook receivers: size cap, header extraction, candidate lookup."""
 
+import json
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -23,25 +25,28 @@ def _candidates(provider: str, config_id: str | None, body: bytes) -> list[SyncC
     qs = SyncConfig.objects.select_related("connection").filter(provider=provider)
     if config_id:
         return list(qs.filter(id=config_id))
-    # The shared URL: match configs following the repository the payload names.
-    import json
-
+    # The shared URL: match configs following the repository the payload names. The body is not
+    # authenticated yet, so every shape of JSON (or none) must simply find nothing.
     try:
         payload = json.loads(body)
     except ValueError:
         return []
-    if provider == "github":
-        name = (payload.get("repository") or {}).get("full_name", "")
-    else:
-        name = (payload.get("project") or {}).get("path_with_namespace", "")
-    return list(qs.filter(remote__iexact=name)) if name else []
+    key, field = ("repository", "full_name") if provider == "github" else (
+        "project", "path_with_namespace")
+    holder = payload.get(key) if isinstance(payload, dict) else None
+    name = holder.get(field) if isinstance(holder, dict) else None
+    return list(qs.filter(remote__iexact=name)) if isinstance(name, str) and name else []
 
 
 @csrf_exempt
 @require_POST
 def receive(request, provider: str, config_id: str | None = None):
     limit = settings.COREGIT_MAX_WEBHOOK_BYTES
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return JsonResponse({"error": "Invalid Content-Length", "code": "webhook.bad_length"},
+                            status=400)
     body = request.read(limit + 1) if declared <= limit else b""
     if declared > limit or len(body) > limit:
         return JsonResponse({"error": "Payload too large", "code": "webhook.too_large"},

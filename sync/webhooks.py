@@ -20,6 +20,7 @@ from sync.run_services import sync_run_request
 
 logger = logging.getLogger(__name__)
 ZERO = "0" * 40
+MAX_DELIVERY_ID = 128
 
 
 @dataclass(frozen=True)
@@ -102,16 +103,19 @@ def webhook_receive(*, delivery: Delivery, candidates: list[SyncConfig]) -> Outc
     if config is None:
         return Outcome(401, {"error": "Invalid or missing webhook signature",
                              "code": "webhook.bad_signature"})
-    if not delivery.delivery_id:
-        return Outcome(400, {"error": "Missing delivery id header", "code": "webhook.no_id"})
+    if not delivery.delivery_id or len(delivery.delivery_id) > MAX_DELIVERY_ID:
+        return Outcome(400, {"error": "Missing or oversized delivery id header",
+                             "code": "webhook.bad_id"})
     handler = HANDLERS[delivery.provider].get(delivery.event)
     try:
         payload = json.loads(delivery.body) if handler else {}
     except ValueError:
-        return Outcome(400, {"error": "Body is not JSON", "code": "webhook.bad_body"})
+        payload = None
+    if not isinstance(payload, dict):
+        return Outcome(400, {"error": "Body is not a JSON object", "code": "webhook.bad_body"})
     try:
         with transaction.atomic():
-            if WebhookDelivery.objects.filter(provider=delivery.provider,
+            if WebhookDelivery.objects.filter(provider=delivery.provider, config=config,
                                               delivery_id=delivery.delivery_id).exists():
                 return Outcome(200, {"status": "duplicate"})
             outcome, run = handler(config, payload) if handler else ("ignored:event", None)

@@ -8,8 +8,8 @@ from django.utils import timezone
 from core.errors import ProviderAuthError, ProviderRateLimited, ProviderUnavailable
 from repos import storage
 from sync import executor, run_services
-from sync.run_finish import sync_runs_reap
 from sync.models import SyncConfig, SyncRun
+from sync.run_finish import sync_runs_reap
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -117,3 +117,23 @@ def test_deleting_the_connection_cascades_to_configs(api, repo, github_conn):
              "remote": "octocat/my-repo"}, format="json")
     assert api.delete(f"/v1/connections/{github_conn}").json() == {"deleted": True}
     assert SyncConfig.objects.count() == 0
+
+
+@pytest.mark.parametrize("remote", ["https://git.example.com/x.git?private_token=abc",
+                                    "https://git.example.com/x.git#frag"])
+def test_generic_remote_with_query_or_fragment_is_refused(api, repo, remote):
+    resp = api.post("/v1/repos/app/sync/config", {"remote": remote}, format="json")
+    assert resp.status_code == 400 and SyncConfig.objects.count() == 0
+
+
+def test_surrounding_whitespace_is_trimmed_not_stored(api, repo):
+    resp = api.post("/v1/repos/app/sync/config", {"remote": " https://git.example.com/x.git\n"},
+                    format="json")
+    assert resp.status_code == 201
+    assert SyncConfig.objects.get().remote == "https://git.example.com/x.git"
+
+
+def test_github_remote_with_trailing_newline_is_refused(api, repo, github_conn):
+    resp = api.post("/v1/repos/app/sync/config", {"connection_id": github_conn,
+                    "remote": "owner/repo\n.git"}, format="json")
+    assert resp.status_code == 400

@@ -76,6 +76,13 @@ def test_registration_follows_the_config(api, gh, gh_config):
     assert gh.hooks("octocat/other") == []
 
 
+def test_deleting_the_repository_removes_the_hook(api, gh, gh_config,
+                                                  django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete("/v1/repos/app").status_code == 200
+    assert gh.hooks("Codertocat/Hello-World") == [] and not SyncConfig.objects.exists()
+
+
 def test_deleting_the_connection_removes_the_hook(api, gh, gh_config):
     api.delete(f"/v1/connections/{gh_config.connection_id}")
     assert gh.hooks("Codertocat/Hello-World") == [] and not SyncConfig.objects.exists()
@@ -223,3 +230,39 @@ def test_gitlab_token_and_idempotency(client, gl, gl_config):
                                          "HTTP_IDEMPOTENCY_KEY": "k3",
                                          "HTTP_X_GITLAB_EVENT": "Tag Push Hook"})
     assert tag.json()["status"] == "ignored:event"
+
+
+def test_two_configs_on_one_repository_each_get_the_same_delivery(api, client, gh, gh_config,
+                                                                   make_client):
+    """GitHub sends every hook of one event the same X-GitHub-Delivery: de-duplicate per config."""
+    from accounts.services import org_create
+
+    other_client = make_client(org_create(name="Other")[1])
+    other_client.post("/v1/repos", {"slug": "mirror"}, format="json")
+    gh.add_token("ghp_other")
+    conn = other_client.post("/v1/connections", {"provider": "github", "label": "GH2",
+                             "access_token": "ghp_other"}, format="json").json()["id"]
+    other_client.post("/v1/repos/mirror/sync/config", {
+        "connection_id": conn, "remote": "Codertocat/Hello-World", "branch": "master",
+        "auto_sync": True}, format="json")
+    other = SyncConfig.objects.exclude(pk=gh_config.pk).get()
+    body = payload("github/push.with-new-branch.payload.json")
+    assert deliver(client, gh_config, body, delivery="same-guid").status_code == 202
+    assert deliver(client, other, body, delivery="same-guid").status_code == 202
+    assert SyncRun.objects.filter(config=other).count() == 1
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"x"', b'{"repository": "x"}', b"1", b"not json"])
+def test_unauthenticated_odd_bodies_on_the_shared_url_are_401_not_500(client, body, db):
+    resp = client.post("/v1/sync-webhooks/github", data=body, content_type="application/json",
+                       HTTP_X_GITHUB_EVENT="push", HTTP_X_GITHUB_DELIVERY="d")
+    assert resp.status_code == 401
+
+
+def test_bad_content_length_and_oversized_delivery_id_are_400(client, gh, gh_config):
+    resp = client.generic("POST", "/v1/sync-webhooks/github", data=b"{}",
+                          content_type="application/json", CONTENT_LENGTH="abc")
+    assert resp.status_code == 400
+    body = payload("github/push.with-new-branch.payload.json")
+    assert deliver(client, gh_config, body, delivery="x" * 500).status_code == 400
+    assert not WebhookDelivery.objects.exists()
