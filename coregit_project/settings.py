@@ -107,6 +107,7 @@ COREGIT_PUBLIC_URL = env_str("COREGIT_PUBLIC_URL", "http://127.0.0.1:8000").rstr
 COREGIT_ALLOW_PRIVATE_HOSTS = env_bool("COREGIT_ALLOW_PRIVATE_HOSTS", DEBUG)
 COREGIT_SYNC_WAIT_SECONDS = env_int("COREGIT_SYNC_WAIT_SECONDS", 25)
 COREGIT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
+COREGIT_MAX_PUSH_BYTES = env_int("COREGIT_MAX_PUSH_BYTES", 2 * 1024**3)  # one push's pack
 
 # --- Celery ----------------------------------------------------------------
 _broker_dir = DATA_DIR / "broker"

@@ -13,8 +13,10 @@ import logging
 import tempfile
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from dulwich.config import ConfigDict, StackedConfig
 from dulwich.errors import HookError
 from dulwich.protocol import ReceivableProtocol
 from dulwich.server import DEFAULT_HANDLERS, Backend
@@ -60,6 +62,18 @@ def _hide_reserved_refs(repo) -> None:
     repo.get_refs = lambda: {
         name: sha for name, sha in all_refs().items() if not name.startswith(HIDDEN_PREFIX)
     }
+
+
+def _limit_push_size(repo, limit: int) -> None:
+    """git's ``receive.maxInputSize`` for this request: a larger pack is refused while read."""
+    stack = repo.get_config_stack
+
+    def with_limit() -> StackedConfig:
+        ours = ConfigDict()
+        ours.set((b"receive",), b"maxInputSize", str(limit).encode())
+        return StackedConfig([ours, *stack().backends])
+
+    repo.get_config_stack = with_limit
 
 
 class _OneRepoBackend(Backend):
@@ -123,6 +137,7 @@ def _run_service(repo: Repository, service: str, *, advertise: bool, body=None):
         dulwich_repo.hooks["post-receive"] = collector
         dulwich_repo.hooks["update"] = _ReservedRefGuard()
         _hide_reserved_refs(dulwich_repo)
+        _limit_push_size(dulwich_repo, settings.COREGIT_MAX_PUSH_BYTES)
         proto = ReceivableProtocol(read, spool.write)
         handler = DEFAULT_HANDLERS[service.encode()](
             _OneRepoBackend(dulwich_repo), [b"/"], proto, stateless_rpc=True,

@@ -116,3 +116,25 @@ def test_sync_tracking_refs_are_hidden_and_cannot_be_pushed(live_server, setup, 
     denied = git("push", url, "main:refs/sync/sync_1/remote", "-f", cwd=work, home=tmp_path,
                  check=False)
     assert denied.returncode != 0 and b"reserved" in denied.stderr
+
+
+def test_a_push_over_the_size_limit_is_refused(live_server, setup, tmp_path, settings):
+    import os
+
+    settings.COREGIT_MAX_PUSH_BYTES = 64 * 1024
+    org, repo, writer, _ = setup
+    url = authed_url(live_server.url, writer, f"{org.slug}/team/app.git")
+    work = tmp_path / "big"
+    git("init", str(work), home=tmp_path)
+    (work / "noise.bin").write_bytes(os.urandom(256 * 1024))
+    git("add", ".", cwd=work, home=tmp_path)
+    git("commit", "-m", "big", cwd=work, home=tmp_path)
+    pushed = git("-c", "http.postBuffer=10000000", "push", url, "main", cwd=work, home=tmp_path,
+                 check=False)
+    assert pushed.returncode != 0, pushed.stderr
+    assert b"maximum" in pushed.stderr.lower() or b"too large" in pushed.stderr.lower() or \
+        b"unpack" in pushed.stderr.lower(), pushed.stderr
+    with storage.open_repo(repo.disk_path) as r:
+        assert storage.read_ref(r, b"refs/heads/main") is None
+    settings.COREGIT_MAX_PUSH_BYTES = 10 * 1024 * 1024  # the same push fits a larger limit
+    git("-c", "http.postBuffer=10000000", "push", url, "main", cwd=work, home=tmp_path)
