@@ -34,7 +34,8 @@ def _unreachable(settings) -> list[str]:
     db = settings.DATABASES["default"]
     try:
         psycopg.connect(
-            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"],
+            # The maintenance database: the test database is created by pytest-django itself.
+            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres",
             password=db["PASSWORD"] or None, connect_timeout=5,
         ).close()
     except psycopg.Error as exc:

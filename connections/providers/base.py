@@ -26,8 +26,9 @@ class RemoteRepo:
 @dataclass(frozen=True)
 class RemoteCommit:
     sha: str
-    tree: str
+    tree: str  # "" when the provider does not say (GitLab)
     parents: tuple[str, ...] = ()
+    message: str = field(default="", compare=False)  # filled where the provider returns it
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class GitHubApi(ProviderClient, Protocol):
 class GitLabApi(ProviderClient, Protocol):
     """Repository API operations used by the GitLab export."""
 
+    def get_commit(self, remote: str, sha: str) -> RemoteCommit: ...
     def get_tree(self, remote: str, ref: str) -> list[RemoteTreeEntry]: ...
+    def create_branch(self, remote: str, branch: str, ref: str) -> str: ...
     def create_commit(
         self,
         remote: str,

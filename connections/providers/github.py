@@ -212,4 +212,5 @@ def _commit(data: dict) -> RemoteCommit:
         sha=data["sha"],
         tree=data["tree"]["sha"],
         parents=tuple(p["sha"] for p in data.get("parents", [])),
+        message=data.get("message") or "",
     )

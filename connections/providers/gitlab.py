@@ -95,6 +95,19 @@ class GitLabClient(TokenClient):
             return None
         return data["commit"]["id"]
 
+    def get_commit(self, remote: str, sha: str) -> RemoteCommit:
+        """One commit (``tree`` is empty: GitLab's commit entity carries no tree id)."""
+        data = self._get(f"{self._project(remote)}/repository/commits/{quote(sha, safe='')}")
+        return _commit(data)
+
+    def create_branch(self, remote: str, branch: str, ref: str) -> str:
+        """Create ``branch`` at ``ref`` (a sha or branch name); returns the new branch's head."""
+        body = {"branch": branch, "ref": ref}
+        resp = self._request(
+            "POST", f"{self._project(remote)}/repository/branches", json=body, expected=(201,)
+        )
+        return self._json(resp)["commit"]["id"]
+
     def get_tree(self, remote: str, ref: str) -> list[RemoteTreeEntry]:
         """Every entry of ``ref``'s tree, recursively (keyset pagination, 100 per page)."""
         params = {"ref": ref, "recursive": "true", "per_page": 100, "pagination": "keyset"}
@@ -124,8 +137,7 @@ class GitLabClient(TokenClient):
         resp = self._request(
             "POST", f"{self._project(remote)}/repository/commits", json=body, expected=(201,)
         )
-        data = self._json(resp)
-        return RemoteCommit(sha=data["id"], tree="", parents=tuple(data.get("parent_ids") or ()))
+        return _commit(self._json(resp))
 
     # --- webhooks --------------------------------------------------------------------------------
     def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook:
@@ -148,3 +160,12 @@ class GitLabClient(TokenClient):
             )
         except ProviderNotFound:
             return
+
+
+def _commit(data: dict) -> RemoteCommit:
+    return RemoteCommit(
+        sha=data["id"],
+        tree="",
+        parents=tuple(data.get("parent_ids") or ()),
+        message=data.get("message") or "",
+    )

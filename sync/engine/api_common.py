@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 from dulwich.repo import Repo
 
+from connections.providers.base import RemoteCommit
 from core.errors import Diverged, NotFound, ProviderRateLimited, Unrepresentable
 from repos import storage
-from sync.engine.types import ExportRequest, trailer_sha
+from sync.engine.recovery import CommitInfo, CommitReader, local_reader, remote_is_ours
+from sync.engine.types import LOCAL_TRAILER, ExportRequest
 
 T = TypeVar("T")
 MODE_EXEC, MODE_LINK, MODE_GITLINK = 0o100755, 0o120000, 0o160000
@@ -59,21 +61,22 @@ def is_text(data: bytes) -> bool:
 
 
 def refuse_if_remote_moved(
-    repo: Repo, req: ExportRequest, remote_head: str | None, local: bytes
+    repo: Repo, req: ExportRequest, remote_head: str | None, local: bytes,
+    read: CommitReader | None = None, bases: Iterable[str] = (),
 ) -> None:
-    """Export refuses when the remote branch has commits the last export did not write."""
-    if req.force or remote_head is None:
+    """Export refuses when the remote branch has commits the last export did not write.
+
+    Commits an earlier, unrecorded run of Coregit wrote are not a divergence (see
+    ``sync.engine.recovery``); ``read`` fetches remote commits (default: the local store).
+    """
+    if req.force or remote_head is None or remote_head == req.last_remote_sha:
+        return
+    if remote_is_ours(repo, req, remote_head, local, read or local_reader(repo),
+                      bases=frozenset(bases)):
         return
     if req.last_remote_sha is not None:
-        if remote_head == req.last_remote_sha:
-            return
         what = f"it moved since the last export ({req.last_remote_sha[:12]} -> {remote_head[:12]})"
     else:
-        sha = remote_head.encode()
-        if sha in repo.object_store and storage.is_ancestor(repo, sha, local):
-            return  # the local history already contains it: a fast-forward loses nothing
-        if history_imported(repo, local, remote_head):
-            return  # the remote tip was imported into the local history: nothing to lose
         what = f"it already has commits (at {remote_head[:12]}) and was never exported to"
     raise Diverged(
         f"Export refused: the remote branch '{req.branch}' on {req.remote_label} has changes "
@@ -83,18 +86,15 @@ def refuse_if_remote_moved(
     )
 
 
-def history_imported(repo: Repo, local: bytes, remote_sha: str, *, limit: int = 1000) -> bool:
-    """Whether one of the newest ``limit`` local commits is the import of ``remote_sha``
-    (its ``Coregit-Sync-Remote-Sha`` trailer names it)."""
-    walker = repo.get_walker(include=[local], max_entries=limit)
-    return any(trailer_sha(entry.commit.message) == remote_sha for entry in walker)
+def commit_info(commit: RemoteCommit) -> CommitInfo:
+    return CommitInfo(commit.sha, commit.message, tuple(commit.parents), commit.tree)
 
 
 def export_message(req: ExportRequest, local: bytes, part: str = "") -> str:
     sha = local.decode()
     return (
         f"Sync from Coregit branch {req.branch} at {sha[:12]}{part}\n\n"
-        f"Coregit-Sync-Local-Sha: {sha}\n"
+        f"{LOCAL_TRAILER}: {sha}\n"
     )
 
 

@@ -5,6 +5,10 @@ ancestor of it the push is a plain fast-forward carrying the real history; other
 moved and the run is forced, or the remote tip is a commit an earlier forced export made) a new
 commit with the local tree is written on top of the remote tip, so remote history is always kept.
 The push names the expected old value, so a remote that moves meanwhile rejects it.
+
+Re-running after a push whose result was never recorded is safe: the remote tip is fetched first,
+and a tip Coregit itself wrote (``sync.engine.recovery``) is built on, or reported as already
+there when its tree is the local tree, instead of being refused as a divergence.
 """
 
 from __future__ import annotations
@@ -19,9 +23,7 @@ from repos import storage
 from sync.engine.api_common import refuse_if_remote_moved
 from sync.engine.fetch import fetch_branch_tip
 from sync.engine.transport import RequestsHttpGitClient, git_errors, make_client
-from sync.engine.types import ExportRequest, SyncResult
-
-LOCAL_TRAILER = "Coregit-Sync-Local-Sha"
+from sync.engine.types import LOCAL_TRAILER, ExportRequest, SyncResult
 
 
 class _RemoteMoved(Exception):
@@ -41,9 +43,9 @@ def run_export(req: ExportRequest, session: requests.Session) -> SyncResult:
             remote = client.get_refs(b"", ref_prefix=[bref]).refs.get(bref)
         if remote == local:
             return SyncResult("skipped", local.decode(), local.decode(), message="Up to date")
-        refuse_if_remote_moved(repo, req, remote.decode() if remote else None, local)
         if remote is not None and remote not in repo.object_store:
-            _fetch_remote_tip(repo, client, req, remote)
+            _fetch_remote_tip(repo, client, req, remote)  # first: recovery reads the tip here
+        refuse_if_remote_moved(repo, req, remote.decode() if remote else None, local)
         return _push(repo, client, req, local, remote)
 
 

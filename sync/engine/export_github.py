@@ -5,7 +5,12 @@ Changes are computed against the remote's own recursive tree, so nothing the rem
 with ``base_tree``; only binary (or very large) content becomes blobs, 20 in flight at most. All
 content-creating calls are paced under GitHub's 80-a-minute secondary limit. Because git object
 ids are content addresses, the final tree sha must equal the local tree id: that is checked
-before anything is committed.
+before anything is committed. A remote tree too large for one recursive listing is compared
+directory by directory instead (``sync.engine.github_tree``).
+
+Re-runs are safe: a remote head Coregit wrote itself (the empty-repository placeholder, or an
+export whose result was never recorded) is built on rather than refused (``sync.engine.recovery``);
+the placeholder file is removed by the same commit that brings the local tree.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from dataclasses import dataclass
 from dulwich.repo import Repo
 
 from connections.providers.base import GitHubApi
-from core.errors import ProviderRejected, RefConflict, SyncError
+from core.errors import ProviderAuthError, ProviderNotFound, ProviderRejected, RefConflict, SyncError
 from repos import storage
 from sync.engine.api_common import (
     MODE_GITLINK,
     Leaf,
     Pacer,
     chunked,
+    commit_info,
     export_message,
     is_text,
     local_leaves,
@@ -30,9 +36,13 @@ from sync.engine.api_common import (
     refuse_if_remote_moved,
     with_retries,
 )
+from sync.engine.github_tree import Changes, diff_dirs, from_leaves, local_lister, remote_lister
+from sync.engine.recovery import PLACEHOLDER, PLACEHOLDER_MESSAGE, CommitInfo, CommitReader
 from sync.engine.types import ExportRequest, SyncResult
 
-PLACEHOLDER = ".coregit-sync-placeholder"
+__all__ = ["PLACEHOLDER", "run_export"]
+LOST_RACE = ("not a fast forward", "reference does not exist", "reference already exists",
+             "reference cannot be updated")
 TREE_CHUNK_ENTRIES, TREE_CHUNK_BYTES = 150, 2 * 1024 * 1024
 INLINE_MAX = 1024 * 1024  # larger text still goes as a blob: keeps tree calls small
 BLOB_BATCH = 20
@@ -51,17 +61,17 @@ def run_export(req: ExportRequest, api: GitHubApi, *, pacer: Pacer | None = None
     with storage.open_repo(req.repo_path) as repo:
         local, local_tree = local_snapshot(repo, req.branch)
         head = calls(lambda: api.get_branch_sha(remote, req.branch), pacer, content=False)
-        refuse_if_remote_moved(repo, req, head, local)
-        base_tree, remote_leaves = _remote_state(api, remote, head, pacer, calls)
+        refuse_if_remote_moved(repo, req, head, local, _reader(api, remote, pacer, calls))
+        base_tree, changes = _remote_changes(repo, api, remote, head, local_tree, pacer, calls)
         if base_tree == local_tree.decode():
             return SyncResult("skipped", head, local.decode(), message="Remote already matches",
                               requests=calls.n)
-        plan = _plan(repo, local_leaves(repo, local_tree), remote_leaves)
+        plan = _plan(repo, changes)
         parent = head
         if head is None and _repo_is_empty(api, remote, pacer, calls):
             parent = calls(lambda: api.put_contents(
                 remote, PLACEHOLDER, content=b"", branch=req.branch,
-                message="Prepare empty repository for Coregit sync"), pacer).sha
+                message=PLACEHOLDER_MESSAGE), pacer).sha
         _upload_blobs(repo, api, remote, plan.entries, pacer, calls)
         tree = _build_tree(api, remote, plan.entries, base_tree, pacer, calls)
         if tree != local_tree.decode():
@@ -89,34 +99,43 @@ class _Counter:
         return with_retries(pacer, counted, content=content)
 
 
-def _remote_state(api: GitHubApi, remote: str, head: str | None, pacer: Pacer, calls: _Counter
-                  ) -> tuple[str | None, dict[str, Leaf]]:
+def _reader(api: GitHubApi, remote: str, pacer: Pacer, calls: _Counter) -> CommitReader:
+    def read(sha: str) -> CommitInfo | None:
+        try:
+            return commit_info(calls(lambda: api.get_commit(remote, sha), pacer, content=False))
+        except ProviderNotFound:
+            return None
+
+    return read
+
+
+def _remote_changes(repo: Repo, api: GitHubApi, remote: str, head: str | None, local_tree: bytes,
+                    pacer: Pacer, calls: _Counter) -> tuple[str | None, Changes]:
+    """(remote tree id, what to change): from one recursive listing, or tree by tree."""
     if head is None:
-        return None, {}
+        return None, from_leaves(local_leaves(repo, local_tree), {})
     tree_sha = calls(lambda: api.get_commit(remote, head), pacer, content=False).tree
+    if tree_sha == local_tree.decode():
+        return tree_sha, Changes()
     tree = calls(lambda: api.get_tree(remote, tree_sha, recursive=True), pacer, content=False)
-    if tree.truncated:
-        # Too big to list: compare against nothing, which re-sends entries (still correct).
-        return tree_sha, {}
-    leaves = {e.path: Leaf(int(e.mode, 8), e.sha) for e in tree.entries if e.type != "tree"}
-    return tree_sha, leaves
+    if not tree.truncated:
+        leaves = {e.path: Leaf(int(e.mode, 8), e.sha) for e in tree.entries if e.type != "tree"}
+        return tree_sha, from_leaves(local_leaves(repo, local_tree), leaves)
+    fetch = lambda sha: calls(lambda: api.get_tree(remote, sha), pacer, content=False)  # noqa: E731
+    return tree_sha, diff_dirs(local_lister(repo), remote_lister(repo, fetch),
+                               local_tree.decode(), tree_sha)
 
 
 def _repo_is_empty(api: GitHubApi, remote: str, pacer: Pacer, calls: _Counter) -> bool:
     return calls(lambda: api.get_repo(remote), pacer, content=False).empty
 
 
-def _plan(repo: Repo, local: dict[str, Leaf], remote: dict[str, Leaf]) -> _Plan:
-    known = {leaf.sha for leaf in remote.values()}
-    entries: list[dict] = []
-    for path, leaf in local.items():
-        if remote.get(path) == leaf:
-            continue
-        entries.append(_entry(repo, path, leaf, known))
-    deleted = [p for p in remote if p not in local]
-    entries += [{"path": p, "mode": _mode(remote[p].mode), "type": _kind(remote[p].mode),
-                 "sha": None} for p in deleted]
-    return _Plan(entries, len(entries) - len(deleted), len(deleted))
+def _plan(repo: Repo, changes: Changes) -> _Plan:
+    entries = [_entry(repo, path, leaf, changes.known) for path, leaf in changes.written.items()]
+    entries += [{"path": p, "mode": _mode(leaf.mode), "type": _kind(leaf.mode), "sha": None}
+                for p, leaf in changes.removed.items()]
+    deleted = sum(1 for p in changes.removed if p != PLACEHOLDER)  # ours: not the user's file
+    return _Plan(entries, len(changes.written), deleted)
 
 
 def _entry(repo: Repo, path: str, leaf: Leaf, known: set[str]) -> dict:
@@ -168,10 +187,23 @@ def _move_branch(api: GitHubApi, req: ExportRequest, create: bool, sha: str, pac
         else:
             calls(lambda: api.update_ref(req.remote_name, ref, sha, force=False), pacer)
     except ProviderRejected as exc:
-        raise RefConflict(
-            f"The remote branch '{req.branch}' moved during export; nothing was overwritten, "
-            "trigger the export again"
-        ) from exc
+        if exc.status == 422 and any(w in exc.message.lower() for w in LOST_RACE):
+            raise RefConflict(
+                f"The remote branch '{req.branch}' moved during export; nothing was overwritten, "
+                "trigger the export again"
+            ) from exc
+        raise _refused(req, exc) from exc
+    except ProviderAuthError as exc:
+        if exc.status != 403:
+            raise
+        raise _refused(req, exc) from exc
+
+
+def _refused(req: ExportRequest, exc: ProviderRejected | ProviderAuthError) -> ProviderRejected:
+    """A refusal that retrying cannot fix (e.g. a protected branch), with GitHub's reason."""
+    return ProviderRejected(
+        f"{req.remote_label} refused to move the branch '{req.branch}' (nothing was exported): "
+        f"{exc.message}", status=exc.status)
 
 
 def _mode(mode: int) -> str:

@@ -10,6 +10,20 @@ want strictness can treat non-empty ``warnings`` as a failure.
 GitLab's ``start_sha`` only seeds a *new* branch (on an existing one it needs ``force``, which
 would rewrite the ref), so the first group uses it only when the branch does not exist yet; every
 later group must land on the previous group's commit, which is verified from ``parent_ids``.
+
+Racing a remote push: the commits API has no "expected parent" (GitLab applies the actions to
+whatever the branch head is when the request arrives). So the branch head is re-read immediately
+before every ``create_commit`` and the run stops with ``RefConflict`` when it is not what the
+previous step produced (the recorded head, or our previous group). A push landing in the small
+window between that read and GitLab applying the commit is still not prevented: the commit then
+sits on top of the foreign one (detected afterwards from ``parent_ids``, the run fails with
+``RefConflict``), and files our actions update replace the pushed versions in the new head; the
+pushed commit itself stays in the branch history, nothing is rewritten or removed from it.
+
+Re-runs are safe: group commits (and whole exports) an interrupted or unrecorded run already made
+are recognised by their ``Coregit-Sync-Local-Sha`` trailer (``sync.engine.recovery``), and the
+export continues from them, sending only what is still missing. A missing branch whose content
+would equal its start point is created at that point (no empty commit).
 """
 
 from __future__ import annotations
@@ -19,13 +33,14 @@ import base64
 from dulwich.repo import Repo
 
 from connections.providers.base import GitLabApi
-from core.errors import RefConflict
+from core.errors import ProviderNotFound, RefConflict
 from repos import storage
 from sync.engine.api_common import (
     MODE_EXEC,
     Leaf,
     Pacer,
     chunked,
+    commit_info,
     export_message,
     is_text,
     local_leaves,
@@ -33,6 +48,7 @@ from sync.engine.api_common import (
     refuse_if_remote_moved,
     with_retries,
 )
+from sync.engine.recovery import CommitInfo, CommitReader
 from sync.engine.types import ExportRequest, SyncResult
 
 MAX_ACTIONS = 500
@@ -46,24 +62,68 @@ def run_export(req: ExportRequest, api: GitLabApi, *, pacer: Pacer | None = None
     with storage.open_repo(req.repo_path) as repo:
         local, local_tree = local_snapshot(repo, req.branch)
         head = with_retries(pacer, lambda: api.get_branch_sha(remote, req.branch), content=False)
-        refuse_if_remote_moved(repo, req, head, local)
+        refuse_if_remote_moved(repo, req, head, local, _reader(api, remote, pacer),
+                               bases=_branch_start(api, req, head, pacer))
         start = head or _new_branch_start(api, remote, pacer)
         remote_leaves = _remote_leaves(api, remote, start, pacer)
         actions, warnings, changed, deleted = _actions(repo, local_leaves(repo, local_tree),
                                                        remote_leaves)
-        if not actions:
+        if not actions and (head is not None or start is None):
             return SyncResult("skipped", head, local.decode(), warnings=warnings,
                               message=_summary("Remote already matches", warnings))
-        sha = _commit_groups(api, req, local, actions, head, start, pacer)
+        if not actions:
+            sha = _create_branch(api, req, start, pacer)
+        else:
+            sha = _commit_groups(api, req, local, actions, head, start, pacer)
     return SyncResult("success", sha, local.decode(), changed, deleted, warnings=warnings,
                       message=_summary(f"Exported {local.decode()[:12]} to {req.remote_label}",
                                        warnings))
 
 
-def _new_branch_start(api: GitLabApi, remote: str, pacer: Pacer) -> str | None:
+def _reader(api: GitLabApi, remote: str, pacer: Pacer) -> CommitReader:
+    def read(sha: str) -> CommitInfo | None:
+        try:
+            return commit_info(with_retries(pacer, lambda: api.get_commit(remote, sha),
+                                            content=False))
+        except ProviderNotFound:
+            return None
+
+    return read
+
+
+def _branch_start(api: GitLabApi, req: ExportRequest, head: str | None, pacer: Pacer
+                  ) -> tuple[str, ...]:
+    """Never exported to, yet the branch exists: maybe an interrupted run created it from the
+    default branch, so that head is where Coregit's own commits may start."""
+    if req.force or head is None or req.last_remote_sha is not None:
+        return ()
+    start = _new_branch_start(api, req.remote_name, pacer, exclude=req.branch)
+    return (start,) if start and start != head else ()
+
+
+def _create_branch(api: GitLabApi, req: ExportRequest, start: str, pacer: Pacer) -> str:
+    """The content already matches the start point: the branch is created there, no commit."""
+    _check_head(api, req, None, pacer)
+    return with_retries(pacer, lambda: api.create_branch(req.remote_name, req.branch, start))
+
+
+def _check_head(api: GitLabApi, req: ExportRequest, expected: str | None, pacer: Pacer) -> None:
+    """Stop before writing when the branch is not where the previous step left it."""
+    current = with_retries(pacer, lambda: api.get_branch_sha(req.remote_name, req.branch),
+                           content=False)
+    if current != expected:
+        was = expected[:12] if expected else "missing"
+        raise RefConflict(
+            f"The remote branch '{req.branch}' moved during export ({was} -> "
+            f"{current[:12] if current else 'deleted'}); nothing was overwritten, run it again"
+        )
+
+
+def _new_branch_start(api: GitLabApi, remote: str, pacer: Pacer, *, exclude: str = ""
+                      ) -> str | None:
     """A missing branch starts from the default branch's head (None: the project is empty)."""
     info = with_retries(pacer, lambda: api.get_repo(remote), content=False)
-    if info.empty or not info.default_branch:
+    if info.empty or not info.default_branch or info.default_branch == exclude:
         return None
     return with_retries(pacer, lambda: api.get_branch_sha(remote, info.default_branch),
                         content=False)
@@ -127,6 +187,7 @@ def _commit_groups(api: GitLabApi, req: ExportRequest, local: bytes, actions: li
     for n, group in enumerate(groups, 1):
         part = f" (part {n}/{len(groups)})" if len(groups) > 1 else ""
         seed = start if prev is None else None  # start_sha only ever creates the branch
+        _check_head(api, req, prev, pacer)
         commit = with_retries(pacer, lambda g=group, s=seed, p=part: api.create_commit(
             req.remote_name, branch=req.branch, message=export_message(req, local, p),
             actions=g, start_sha=s))

@@ -109,6 +109,30 @@ def fetch_branch_tip(
     return Fetched(sha=sha, pack_bytes=spool.size)
 
 
+def deepen_tip(
+    repo: Repo, client: RequestsHttpGitClient, branch: str, tip: bytes, *, depth: int, label: str
+) -> int:
+    """Fetch the ``depth`` newest commits ending at ``tip``, already here as a shallow commit (a
+    ``git fetch --deepen``: only the missing ancestors travel). Returns the pack bytes received;
+    nothing is fetched when the remote branch no longer points at ``tip``."""
+    ref = storage.branch_ref(branch)
+
+    def determine_wants(refs: dict, depth: int | None = None) -> list[bytes]:
+        return [tip] if refs.get(ref) == tip else []
+
+    spool = _PackSpool(repo, thin=True)
+    try:
+        with git_errors(label):
+            result = client.fetch_pack(b"", determine_wants, _walker(repo, [tip]), spool.write,
+                                       depth=depth, ref_prefix=[ref])
+        spool.commit()
+    finally:
+        spool.close()
+    if spool.size:
+        repo.update_shallow(result.new_shallow, result.new_unshallow)
+    return spool.size
+
+
 def _walker(repo: Repo, haves: list[bytes]) -> ObjectStoreGraphWalker:
     """Advertise only commits the remote knows (earlier fetched tips), with their shallow edges."""
     all_shallow = repo.get_shallow()

@@ -4,9 +4,16 @@ The remote tip is fetched (incrementally, depth 1) and kept under a hidden track
 commit reuses the remote commit's tree object, so modes, symlinks, submodule links, binary and
 empty files and non-ASCII paths are preserved by construction. Refs move only by compare-and-swap
 under the repository lock, so a ``git push`` racing the import is never lost.
+
+Switching a config from export to import resets its state, so the first import finds a local
+branch with content it never imported. That is no divergence when the remote already holds the
+local head: the fetched tip (or one of its ``REMOTE_WALK`` newest ancestors, fetched on demand) is
+the local head itself or an export of it (its ``Coregit-Sync-Local-Sha`` names the local head).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import requests
 from dulwich.objects import Commit
@@ -14,11 +21,18 @@ from dulwich.repo import Repo
 
 from core.errors import Diverged, RefConflict
 from repos import storage
-from sync.engine.fetch import fetch_branch_tip
+from sync.engine.fetch import deepen_tip, fetch_branch_tip
 from sync.engine.transport import make_client
-from sync.engine.types import ImportRequest, SyncResult, sync_trailer, trailer_sha
+from sync.engine.types import (
+    ImportRequest,
+    SyncResult,
+    local_trailer_sha,
+    sync_trailer,
+    trailer_sha,
+)
 
 EMPTY_TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+REMOTE_WALK = 50
 
 
 def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
@@ -29,10 +43,16 @@ def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
         fetched = fetch_branch_tip(
             repo, client, req.branch, haves=[h for h in haves if h], label=req.remote_label
         )
+        deepened: list[int] = []
+
+        def deepen() -> None:
+            deepened.append(deepen_tip(repo, client, req.branch, fetched.sha,
+                                       depth=REMOTE_WALK, label=req.remote_label))
+
         with storage.repo_lock(req.repo_path):
             _move_tracking_ref(repo, req.tracking_ref, fetched.sha)
-            result = _apply(repo, req, fetched.sha)
-    result.bytes_received = fetched.pack_bytes
+            result = _apply(repo, req, fetched.sha, deepen)
+    result.bytes_received = fetched.pack_bytes + sum(deepened)
     return result
 
 
@@ -42,7 +62,8 @@ def _move_tracking_ref(repo: Repo, ref: bytes, sha: bytes) -> None:
         storage.cas_ref(repo, ref, current, sha, message=b"coregit-sync: fetched remote tip")
 
 
-def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes) -> SyncResult:
+def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[], None]
+           ) -> SyncResult:
     remote_tree = storage.commit_tree(repo, remote_sha)
     bref = storage.branch_ref(req.branch)
     head = storage.read_ref(repo, bref)
@@ -57,7 +78,7 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes) -> SyncResult:
     head_tree = head_commit.tree if head_commit else None
     if head_tree == remote_tree:
         return SyncResult("skipped", rsha, _s(head), message="Local branch already matches remote")
-    if not req.force:
+    if not req.force and not _remote_holds_local(repo, req, remote_sha, head, deepen):
         _refuse_if_diverged(req, head_commit)
 
     diff = storage.diff_trees(repo, head_tree, remote_tree)
@@ -96,6 +117,26 @@ def _refuse_if_diverged(req: ImportRequest, head: Commit | None) -> None:
         '"force": true or set "overwrite_diverged": true on the sync config to import anyway '
         "(the import is added as a new commit on top, history is kept)."
     )
+
+
+def _remote_holds_local(repo: Repo, req: ImportRequest, remote_sha: bytes, head: bytes | None,
+                        deepen: Callable[[], None]) -> bool:
+    """With nothing recorded, whether the remote history already contains the local head (it was
+    exported there): importing on top of it then loses nothing."""
+    if req.last_local_sha is not None or head is None:
+        return False
+    if _holds(repo, remote_sha, head, 1):
+        return True
+    deepen()
+    return _holds(repo, remote_sha, head, REMOTE_WALK)
+
+
+def _holds(repo: Repo, tip: bytes, head: bytes, limit: int) -> bool:
+    for entry in repo.get_walker(include=[tip], max_entries=limit):
+        commit = entry.commit
+        if commit.id == head or local_trailer_sha(commit.message) == head.decode():
+            return True
+    return False
 
 
 def _written_by_unrecorded_import(head: Commit, req: ImportRequest) -> bool:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-TRAILER = "Coregit-Sync-Remote-Sha"
+TRAILER = "Coregit-Sync-Remote-Sha"  # on import commits: the remote commit imported
+LOCAL_TRAILER = "Coregit-Sync-Local-Sha"  # on export commits: the local commit exported
 
 
 class GitRemote(Protocol):
@@ -60,7 +61,16 @@ def sync_trailer(remote_sha: str) -> str:
 
 def trailer_sha(message: bytes) -> str | None:
     """The remote sha named by a sync commit's trailer, if the message carries one."""
-    prefix = TRAILER.encode() + b": "
+    return _trailer(message, TRAILER)
+
+
+def local_trailer_sha(message: bytes | str) -> str | None:
+    """The local sha named by an export commit's ``Coregit-Sync-Local-Sha`` trailer."""
+    return _trailer(message.encode() if isinstance(message, str) else message, LOCAL_TRAILER)
+
+
+def _trailer(message: bytes, name: str) -> str | None:
+    prefix = name.encode() + b": "
     for line in reversed(message.strip().splitlines()):
         if line.startswith(prefix):
             return line[len(prefix):].strip().decode("ascii", "replace")

@@ -89,7 +89,11 @@ class FakeGitLab(CommitsMixin, FakeProvider):
         route("GET", a, P, self._get_project, "GET /projects/:id")
         route("GET", a, P + "/repository/branches/([^?]+)", self._get_branch,
               "GET /projects/:id/repository/branches/:branch")
+        route("POST", a, P + "/repository/branches", self._create_branch,
+              "POST /projects/:id/repository/branches")
         route("GET", a, P + "/repository/tree", self._get_tree, "GET /projects/:id/repository/tree")
+        route("GET", a, P + "/repository/commits/([^/?]+)", self._get_commit,
+              "GET /projects/:id/repository/commits/:sha")
         route("POST", a, P + "/repository/commits", self._create_commit,
               "POST /projects/:id/repository/commits")
         route("GET", a, P + "/hooks", self._list_hooks, "GET /projects/:id/hooks")
@@ -160,11 +164,14 @@ class FakeGitLab(CommitsMixin, FakeProvider):
         sha = gitrepo.branch_sha(p.repo, branch)
         if sha is None:
             raise HttpError(404, {"message": "404 Branch Not Found"})
-        return 200, {"name": branch, "merged": False, "protected": False,
-                     "default": branch == p.default_branch, "developers_can_push": False,
-                     "developers_can_merge": False, "can_push": True,
-                     "web_url": f"{self.web}/{p.path_with_namespace}/-/tree/{branch}",
-                     "commit": commit_json(self, p, sha)}
+        return 200, self._branch_json(p, branch, sha)
+
+    def _branch_json(self, p, branch: str, sha: str) -> dict:
+        return {"name": branch, "merged": False, "protected": False,
+                "default": branch == p.default_branch, "developers_can_push": False,
+                "developers_can_merge": False, "can_push": True,
+                "web_url": f"{self.web}/{p.path_with_namespace}/-/tree/{branch}",
+                "commit": commit_json(self, p, sha)}
 
     def _get_tree(self, req, pid):
         p, q = self._project(pid), req.query

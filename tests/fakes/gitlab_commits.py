@@ -160,3 +160,29 @@ class CommitsMixin:
         out.update(stats={"additions": 0, "deletions": 0, "total": 0}, status=None,
                    project_id=p.id, last_pipeline=None)
         return 201, out
+
+    def _get_commit(self, req, pid, sha):
+        p = self._project(pid)
+        if gitrepo.has_object(p.repo, sha, "commit"):
+            found = sha
+        else:
+            found = gitrepo.branch_sha(p.repo, sha)
+        if found is None:
+            raise HttpError(404, {"message": "404 Commit Not Found"})
+        return 200, commit_json(self, p, found)
+
+    def _create_branch(self, req, pid):
+        p, body = self._project(pid), {**req.query, **(req.json or {})}
+        branch, ref = body.get("branch"), body.get("ref")
+        for key, value in (("branch", branch), ("ref", ref)):
+            if not value:
+                raise bad(f"{key} is missing", "error")
+        if gitrepo.branch_sha(p.repo, branch) is not None:
+            raise bad("Branch already exists")
+        sha = ref if gitrepo.has_object(p.repo, ref, "commit") else gitrepo.branch_sha(
+            p.repo, ref)
+        if sha is None:
+            raise bad("Invalid reference name: " + ref)
+        if not p.repo.refs.add_if_new(b"refs/heads/" + branch.encode(), sha.encode()):
+            raise bad("Branch already exists")
+        return 201, self._branch_json(p, branch, sha)

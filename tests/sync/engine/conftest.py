@@ -43,3 +43,44 @@ def env(tmp_path: Path) -> Env:
 def session() -> requests.Session:
     with requests.Session() as s:
         yield s
+
+
+class FakeClock:
+    """A clock the pacer sleeps on instantly (rate-limit waits cost no test time)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def github_fake(tmp_path: Path, fake_clock: FakeClock):
+    from tests.fakes.github import FakeGitHub
+
+    fake = FakeGitHub(tmp_path / "gh", clock=fake_clock)
+    fake.add_token("ghp_test")
+    with fake.mock():
+        yield fake
+    fake.close()
+
+
+@pytest.fixture
+def gitlab_fake(tmp_path: Path):
+    from tests.fakes.gitlab import FakeGitLab
+
+    fake = FakeGitLab(tmp_path / "gl")
+    fake.max_actions = 500
+    fake.add_token("glpat-test")
+    with fake.mock():
+        yield fake
+    fake.close()

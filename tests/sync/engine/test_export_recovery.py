@@ -1,0 +1,270 @@
+"""Export re-runs after a failure or a lost result: no duplicate commit, no false divergence, and
+still a refusal when someone else's commit is on the remote."""
+
+from __future__ import annotations
+
+import pytest
+
+from connections.providers.github import GitHubClient
+from connections.providers.gitlab import GitLabClient
+from core.errors import Diverged, ProviderRateLimited, ProviderUnavailable
+from sync.engine import export_git, export_github, export_gitlab
+from sync.engine.api_common import Pacer
+from sync.engine.export_github import PLACEHOLDER
+from sync.engine.types import ExportRequest
+from tests.sync.engine.worktree import bare_ref, bare_tree
+
+GL, GH = "group/proj", "octo/repo"
+
+
+def _req(env, remote: str, branch: str = "main", **kw) -> ExportRequest:
+    return ExportRequest(repo_path=env.local, branch=branch, remote_name=remote,
+                         remote_label=remote, **kw)
+
+
+def _state(result) -> dict:
+    return {"last_remote_sha": result.remote_sha, "last_local_sha": result.commit_sha}
+
+
+def _gh(env, clock, **kw):
+    return export_github.run_export(_req(env, GH, **kw), GitHubClient("ghp_test"),
+                                    pacer=Pacer(clock=clock, sleep=clock.sleep))
+
+
+def _gl(env, **kw):
+    return export_gitlab.run_export(_req(env, GL, **kw), GitLabClient("glpat-test"))
+
+
+def _history(fake, remote: str, stop: str, branch: str = "main") -> list[str]:
+    """First-parent commits from the branch head back to (not including) ``stop``."""
+    repo, sha, out = fake.repos[remote].repo, fake.branch_sha(remote, branch), []
+    while sha != stop:
+        out.append(sha)
+        sha = repo[sha.encode()].parents[0].decode()
+    return out
+
+
+def _gitlab_half_applied(env, gitlab_fake, monkeypatch):
+    """A GitLab export of 1100 files whose second group of 500 failed with a 502."""
+    gitlab_fake.create_project(GL, empty=True)
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = _gl(env)
+    for i in range(1100):
+        wt.write(f"f/{i:04}.txt", f"{i}\n")
+    wt.commit()
+    wt.push()
+    real, calls = GitLabClient.create_commit, []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ProviderUnavailable("GitLab is unavailable: 502")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(GitLabClient, "create_commit", flaky)
+    with pytest.raises(ProviderUnavailable):
+        _gl(env, **_state(first))
+    monkeypatch.setattr(GitLabClient, "create_commit", real)
+    assert len(_history(gitlab_fake, GL, first.remote_sha)) == 1  # group 1 landed
+    return first
+
+
+def test_gitlab_retry_after_a_failed_group_completes_the_export(env, gitlab_fake, monkeypatch):
+    first = _gitlab_half_applied(env, gitlab_fake, monkeypatch)
+
+    retry = _gl(env, **_state(first))  # the task retries with the same, unchanged state
+
+    assert retry.status == "success" and retry.remote_sha == gitlab_fake.branch_sha(GL)
+    assert gitlab_fake.tree_sha(GL) == bare_tree(env.local, env.home)
+    assert len(_history(gitlab_fake, GL, first.remote_sha)) == 3  # 500 + 500 + 100, no repeat
+    assert retry.files_changed == 600
+    assert _gl(env, **_state(retry)).status == "skipped"
+
+
+def test_gitlab_foreign_commit_on_top_of_a_partial_export_still_diverges(
+        env, gitlab_fake, monkeypatch):
+    first = _gitlab_half_applied(env, gitlab_fake, monkeypatch)
+    files = {path: data for path, (_mode, data) in gitlab_fake.read_tree(GL).items()}
+    theirs = gitlab_fake.commit(GL, {**files, "theirs.txt": b"x\n"}, "someone else")
+
+    with pytest.raises(Diverged, match="moved since the last export"):
+        _gl(env, **_state(first))
+    assert gitlab_fake.branch_sha(GL) == theirs
+
+
+def test_github_empty_repo_retry_after_a_long_rate_limit_leaves_no_placeholder(
+        env, github_fake, fake_clock, monkeypatch):
+    github_fake.create_repo(GH, empty=True)
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.write("b.bin", b"\x00\x01")
+    wt.commit()
+    wt.push()
+
+    def limited(self, *args, **kwargs):
+        raise ProviderRateLimited("GitHub API rate limit exceeded", retry_after=1800)
+
+    real = GitHubClient.create_blob
+    monkeypatch.setattr(GitHubClient, "create_blob", limited)
+    with pytest.raises(ProviderRateLimited):
+        _gh(env, fake_clock)
+    monkeypatch.setattr(GitHubClient, "create_blob", real)
+    placeholder = github_fake.branch_sha(GH)
+    assert placeholder is not None
+
+    retry = _gh(env, fake_clock)  # rescheduled with the same (empty) state
+
+    assert retry.status == "success" and retry.remote_sha == github_fake.branch_sha(GH)
+    assert PLACEHOLDER not in github_fake.read_tree(GH)
+    assert github_fake.tree_sha(GH) == bare_tree(env.local, env.home)
+    assert _history(github_fake, GH, placeholder) == [retry.remote_sha]
+    assert (retry.files_changed, retry.deleted) == (2, 0)
+
+
+def _github_unrecorded(env, github_fake, fake_clock):
+    github_fake.create_repo(GH, empty=True)
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = _gh(env, fake_clock)
+    wt.write("a.txt", "2\n")
+    wt.commit()
+    wt.push()
+    second = _gh(env, fake_clock, **_state(first))  # succeeded, but never recorded
+    return first, second
+
+
+def test_github_rerun_of_an_unrecorded_export_reports_it_without_a_new_commit(
+        env, github_fake, fake_clock):
+    first, second = _github_unrecorded(env, github_fake, fake_clock)
+
+    again = _gh(env, fake_clock, **_state(first))  # the redelivered task: old state
+
+    assert again.status == "skipped" and again.remote_sha == second.remote_sha
+    assert github_fake.branch_sha(GH) == second.remote_sha
+
+
+def test_github_foreign_commit_after_an_unrecorded_export_still_diverges(
+        env, github_fake, fake_clock):
+    first, _second = _github_unrecorded(env, github_fake, fake_clock)
+    github_fake.commit(GH, {"a.txt": b"2\n", "theirs.txt": b"x\n"}, "someone else")
+    with pytest.raises(Diverged):
+        _gh(env, fake_clock, **_state(first))
+
+
+def test_a_forged_trailer_naming_an_unknown_local_sha_still_diverges(env, github_fake,
+                                                                     fake_clock):
+    github_fake.create_repo(GH, empty=True)
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = _gh(env, fake_clock)
+    github_fake.commit(GH, {"a.txt": b"theirs\n"},
+                       f"Sync from Coregit\n\nCoregit-Sync-Local-Sha: {'ab' * 20}\n")
+    with pytest.raises(Diverged):
+        _gh(env, fake_clock, **_state(first))
+
+
+def _git(env, access, session, **kw):
+    req = ExportRequest(repo_path=env.local, branch="main", remote_name=access.url,
+                        remote=access, remote_label="origin-test", **kw)
+    return export_git.run_export(req, session)
+
+
+def test_git_rerun_of_an_unrecorded_push_on_top_is_recognised(env, session):
+    target, access = env.remote_repo()
+    other = env.worktree(target, "someone-else")
+    other.write("x.txt", "theirs\n")
+    other.commit()
+    other.push()
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = _git(env, access, session, force=True)  # a Coregit commit on top of theirs
+    wt.write("a.txt", "2\n")
+    wt.commit()
+    wt.push()
+    second = _git(env, access, session, **_state(first))  # pushed, never recorded
+    assert second.remote_sha != second.commit_sha
+
+    again = _git(env, access, session, **_state(first))
+
+    assert again.status == "skipped" and again.remote_sha == second.remote_sha
+    assert bare_ref(target, env.home) == second.remote_sha
+
+
+def test_git_unrecorded_fast_forward_then_more_local_work_exports_it(env, session):
+    target, access = env.remote_repo()
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = _git(env, access, session)
+    wt.write("a.txt", "2\n")
+    wt.commit()
+    wt.push()
+    _git(env, access, session, **_state(first))  # fast-forwarded, never recorded
+    wt.write("a.txt", "3\n")
+    head = wt.commit()
+    wt.push()
+
+    again = _git(env, access, session, **_state(first))
+
+    assert again.status == "success" and bare_ref(target, env.home) == head
+
+
+def test_git_foreign_commit_after_an_unrecorded_push_still_diverges(env, session):
+    target, access = env.remote_repo()
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = _git(env, access, session)
+    wt.write("a.txt", "2\n")
+    wt.commit()
+    wt.push()
+    _git(env, access, session, **_state(first))
+    other = env.worktree(target, "someone-else")
+    other.pull()
+    other.write("theirs.txt", "x\n")
+    theirs = other.commit()
+    other.push()
+    with pytest.raises(Diverged):
+        _git(env, access, session, **_state(first))
+    assert bare_ref(target, env.home) == theirs
+
+
+def test_gitlab_retry_of_a_new_branch_started_from_the_default_branch(env, gitlab_fake,
+                                                                      monkeypatch):
+    gitlab_fake.create_project(GL, empty=False)  # main has a README; "feature" does not exist
+    main = gitlab_fake.branch_sha(GL)
+    wt = env.worktree(env.local, "w")
+    for i in range(700):
+        wt.write(f"f/{i:04}.txt", f"{i}\n")
+    wt.commit()
+    wt.push("feature")
+    real = GitLabClient.create_commit
+
+    def second_fails(self, *args, **kwargs):
+        if gitlab_fake.branch_sha(GL, "feature") is not None:
+            raise ProviderUnavailable("GitLab is unavailable: 502")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(GitLabClient, "create_commit", second_fails)
+    req = _req(env, GL, branch="feature")
+    with pytest.raises(ProviderUnavailable):
+        export_gitlab.run_export(req, GitLabClient("glpat-test"))
+    monkeypatch.setattr(GitLabClient, "create_commit", real)
+
+    retry = export_gitlab.run_export(req, GitLabClient("glpat-test"))
+
+    assert retry.status == "success"
+    assert gitlab_fake.tree_sha(GL, "feature") == bare_tree(env.local, env.home,
+                                                             "refs/heads/feature")
+    assert len(_history(gitlab_fake, GL, main, "feature")) == 2  # no repeated group
