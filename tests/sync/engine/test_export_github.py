@@ -18,20 +18,9 @@ TOKEN = "ghp_test"
 REMOTE = "octo/repo"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock():
-    return FakeClock()
+def clock(fake_clock):
+    return fake_clock
 
 
 @pytest.fixture

@@ -5,35 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from connections.providers.github import GitHubClient
 from connections.providers.gitlab import GitLabClient
 from core.errors import ProviderRejected, RefConflict
-from sync.engine import export_github, export_gitlab
-from sync.engine.api_common import Pacer
-from sync.engine.types import ExportRequest
+from tests.sync.engine.exporting import GH, GL, recorded, to_github, to_gitlab
 from tests.sync.engine.worktree import bare_tree
 
-GL, GH = "group/proj", "octo/repo"
 PATCH_REF = "PATCH /repos/{owner}/{repo}/git/refs/{ref}"
 GET_TREE = "GET /repos/{owner}/{repo}/git/trees/{tree_sha}"
 
 
-def _req(env, remote: str, branch: str = "main", **kw) -> ExportRequest:
-    return ExportRequest(repo_path=env.local, branch=branch, remote_name=remote,
-                         remote_label=remote, **kw)
 
 
-def _state(result) -> dict:
-    return {"last_remote_sha": result.remote_sha, "last_local_sha": result.commit_sha}
 
 
-def _gh(env, clock, **kw):
-    return export_github.run_export(_req(env, GH, **kw), GitHubClient("ghp_test"),
-                                    pacer=Pacer(clock=clock, sleep=clock.sleep))
 
 
-def _gl(env, branch: str = "main", **kw):
-    return export_gitlab.run_export(_req(env, GL, branch, **kw), GitLabClient("glpat-test"))
 
 
 def _one_file(env, text: str = "1\n"):
@@ -47,7 +33,7 @@ def _one_file(env, text: str = "1\n"):
 def test_gitlab_push_racing_the_export_is_not_overwritten(env, gitlab_fake, monkeypatch):
     gitlab_fake.create_project(GL, empty=True)
     wt = _one_file(env, "base\n")
-    first = _gl(env)
+    first = to_gitlab(env)
     wt.write("a.txt", "local edit\n")
     wt.commit()
     wt.push()
@@ -60,7 +46,7 @@ def test_gitlab_push_racing_the_export_is_not_overwritten(env, gitlab_fake, monk
 
     monkeypatch.setattr(GitLabClient, "get_tree", racing)
     with pytest.raises(RefConflict, match="moved during export"):
-        _gl(env, **_state(first))
+        to_gitlab(env, **recorded(first))
     assert gitlab_fake.branch_sha(GL) == landed[0]
     assert gitlab_fake.read_tree(GL)["a.txt"][1] == b"THEIR edit\n"
 
@@ -68,15 +54,15 @@ def test_gitlab_push_racing_the_export_is_not_overwritten(env, gitlab_fake, monk
 def test_gitlab_missing_branch_with_the_start_content_is_created(env, gitlab_fake):
     gitlab_fake.create_project(GL, empty=True)
     wt = _one_file(env)
-    main = _gl(env)
+    main = to_gitlab(env)
     wt.push("feature")  # the local feature branch equals main
 
-    result = _gl(env, "feature")
+    result = to_gitlab(env, "feature")
 
     assert result.status == "success" and result.remote_sha == main.remote_sha
     assert gitlab_fake.branch_sha(GL, "feature") == main.remote_sha
     assert (result.files_changed, result.deleted) == (0, 0)
-    assert _gl(env, "feature", **_state(result)).status == "skipped"
+    assert to_gitlab(env, "feature", **recorded(result)).status == "skipped"
 
 
 def _many_dirs(env, github_fake, fake_clock):
@@ -87,7 +73,7 @@ def _many_dirs(env, github_fake, fake_clock):
             wt.write(f"d{d}/{i}.txt", f"{d}-{i}\n")
     wt.commit()
     wt.push()
-    first = _gh(env, fake_clock)
+    first = to_github(env, fake_clock)
     github_fake.max_tree_entries = 8  # the recursive listing (30 entries) is now truncated
     return wt, first
 
@@ -101,7 +87,7 @@ def test_github_truncated_tree_with_a_deletion_uses_the_local_trees(env, github_
     wt.push()
     before = github_fake.calls_by_endpoint[GET_TREE]
 
-    result = _gh(env, fake_clock, **_state(first))
+    result = to_github(env, fake_clock, **recorded(first))
 
     assert github_fake.tree_sha(GH) == bare_tree(env.local, env.home)
     assert (result.files_changed, result.deleted) == (1, 1)
@@ -119,7 +105,7 @@ def test_github_truncated_unknown_tree_is_walked_directory_by_directory(env, git
     wt.push()
     before = github_fake.calls_by_endpoint[GET_TREE]
 
-    result = _gh(env, fake_clock, force=True, **_state(first))
+    result = to_github(env, fake_clock, force=True, **recorded(first))
 
     assert github_fake.tree_sha(GH) == bare_tree(env.local, env.home)
     assert (result.files_changed, result.deleted) == (2, 1)  # d0/1, d1/0 restored; d3/2 gone
@@ -132,7 +118,7 @@ def test_github_protected_branch_is_a_rejection_with_the_reason(env, github_fake
     github_fake.fail_next(422, endpoint=PATCH_REF, body={
         "message": "Protected branch update failed for refs/heads/main.", "status": "422"})
     with pytest.raises(ProviderRejected, match="Protected branch update failed") as err:
-        _gh(env, fake_clock)
+        to_github(env, fake_clock)
     assert not isinstance(err.value, RefConflict)
 
 
@@ -142,7 +128,7 @@ def test_github_forbidden_ref_update_is_a_rejection(env, github_fake, fake_clock
     github_fake.fail_next(403, endpoint=PATCH_REF,
                           body={"message": "Resource not accessible by integration"})
     with pytest.raises(ProviderRejected, match="not accessible"):
-        _gh(env, fake_clock)
+        to_github(env, fake_clock)
 
 
 def test_github_non_fast_forward_is_a_ref_conflict(env, github_fake, fake_clock):
@@ -150,4 +136,4 @@ def test_github_non_fast_forward_is_a_ref_conflict(env, github_fake, fake_clock)
     _one_file(env)
     github_fake.fail_next(422, endpoint=PATCH_REF, body={"message": "Update is not a fast forward"})
     with pytest.raises(RefConflict, match="moved during export"):
-        _gh(env, fake_clock)
+        to_github(env, fake_clock)

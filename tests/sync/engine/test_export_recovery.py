@@ -8,31 +8,11 @@ import pytest
 from connections.providers.github import GitHubClient
 from connections.providers.gitlab import GitLabClient
 from core.errors import Diverged, ProviderRateLimited, ProviderUnavailable
-from sync.engine import export_git, export_github, export_gitlab
-from sync.engine.api_common import Pacer
+from sync.engine import export_git, export_gitlab
 from sync.engine.export_github import PLACEHOLDER
 from sync.engine.types import ExportRequest
+from tests.sync.engine.exporting import GH, GL, export_request, recorded, to_github, to_gitlab
 from tests.sync.engine.worktree import bare_ref, bare_tree
-
-GL, GH = "group/proj", "octo/repo"
-
-
-def _req(env, remote: str, branch: str = "main", **kw) -> ExportRequest:
-    return ExportRequest(repo_path=env.local, branch=branch, remote_name=remote,
-                         remote_label=remote, **kw)
-
-
-def _state(result) -> dict:
-    return {"last_remote_sha": result.remote_sha, "last_local_sha": result.commit_sha}
-
-
-def _gh(env, clock, **kw):
-    return export_github.run_export(_req(env, GH, **kw), GitHubClient("ghp_test"),
-                                    pacer=Pacer(clock=clock, sleep=clock.sleep))
-
-
-def _gl(env, **kw):
-    return export_gitlab.run_export(_req(env, GL, **kw), GitLabClient("glpat-test"))
 
 
 def _history(fake, remote: str, stop: str, branch: str = "main") -> list[str]:
@@ -51,7 +31,7 @@ def _gitlab_half_applied(env, gitlab_fake, monkeypatch):
     wt.write("a.txt", "1\n")
     wt.commit()
     wt.push()
-    first = _gl(env)
+    first = to_gitlab(env)
     for i in range(1100):
         wt.write(f"f/{i:04}.txt", f"{i}\n")
     wt.commit()
@@ -66,7 +46,7 @@ def _gitlab_half_applied(env, gitlab_fake, monkeypatch):
 
     monkeypatch.setattr(GitLabClient, "create_commit", flaky)
     with pytest.raises(ProviderUnavailable):
-        _gl(env, **_state(first))
+        to_gitlab(env, **recorded(first))
     monkeypatch.setattr(GitLabClient, "create_commit", real)
     assert len(_history(gitlab_fake, GL, first.remote_sha)) == 1  # group 1 landed
     return first
@@ -75,13 +55,13 @@ def _gitlab_half_applied(env, gitlab_fake, monkeypatch):
 def test_gitlab_retry_after_a_failed_group_completes_the_export(env, gitlab_fake, monkeypatch):
     first = _gitlab_half_applied(env, gitlab_fake, monkeypatch)
 
-    retry = _gl(env, **_state(first))  # the task retries with the same, unchanged state
+    retry = to_gitlab(env, **recorded(first))  # the task retries with the same, unchanged state
 
     assert retry.status == "success" and retry.remote_sha == gitlab_fake.branch_sha(GL)
     assert gitlab_fake.tree_sha(GL) == bare_tree(env.local, env.home)
     assert len(_history(gitlab_fake, GL, first.remote_sha)) == 3  # 500 + 500 + 100, no repeat
     assert retry.files_changed == 600
-    assert _gl(env, **_state(retry)).status == "skipped"
+    assert to_gitlab(env, **recorded(retry)).status == "skipped"
 
 
 def test_gitlab_foreign_commit_on_top_of_a_partial_export_still_diverges(
@@ -91,7 +71,7 @@ def test_gitlab_foreign_commit_on_top_of_a_partial_export_still_diverges(
     theirs = gitlab_fake.commit(GL, {**files, "theirs.txt": b"x\n"}, "someone else")
 
     with pytest.raises(Diverged, match="moved since the last export"):
-        _gl(env, **_state(first))
+        to_gitlab(env, **recorded(first))
     assert gitlab_fake.branch_sha(GL) == theirs
 
 
@@ -110,12 +90,12 @@ def test_github_empty_repo_retry_after_a_long_rate_limit_leaves_no_placeholder(
     real = GitHubClient.create_blob
     monkeypatch.setattr(GitHubClient, "create_blob", limited)
     with pytest.raises(ProviderRateLimited):
-        _gh(env, fake_clock)
+        to_github(env, fake_clock)
     monkeypatch.setattr(GitHubClient, "create_blob", real)
     placeholder = github_fake.branch_sha(GH)
     assert placeholder is not None
 
-    retry = _gh(env, fake_clock)  # rescheduled with the same (empty) state
+    retry = to_github(env, fake_clock)  # rescheduled with the same (empty) state
 
     assert retry.status == "success" and retry.remote_sha == github_fake.branch_sha(GH)
     assert PLACEHOLDER not in github_fake.read_tree(GH)
@@ -130,11 +110,11 @@ def _github_unrecorded(env, github_fake, fake_clock):
     wt.write("a.txt", "1\n")
     wt.commit()
     wt.push()
-    first = _gh(env, fake_clock)
+    first = to_github(env, fake_clock)
     wt.write("a.txt", "2\n")
     wt.commit()
     wt.push()
-    second = _gh(env, fake_clock, **_state(first))  # succeeded, but never recorded
+    second = to_github(env, fake_clock, **recorded(first))  # succeeded, but never recorded
     return first, second
 
 
@@ -142,7 +122,7 @@ def test_github_rerun_of_an_unrecorded_export_reports_it_without_a_new_commit(
         env, github_fake, fake_clock):
     first, second = _github_unrecorded(env, github_fake, fake_clock)
 
-    again = _gh(env, fake_clock, **_state(first))  # the redelivered task: old state
+    again = to_github(env, fake_clock, **recorded(first))  # the redelivered task: old state
 
     assert again.status == "skipped" and again.remote_sha == second.remote_sha
     assert github_fake.branch_sha(GH) == second.remote_sha
@@ -153,7 +133,7 @@ def test_github_foreign_commit_after_an_unrecorded_export_still_diverges(
     first, _second = _github_unrecorded(env, github_fake, fake_clock)
     github_fake.commit(GH, {"a.txt": b"2\n", "theirs.txt": b"x\n"}, "someone else")
     with pytest.raises(Diverged):
-        _gh(env, fake_clock, **_state(first))
+        to_github(env, fake_clock, **recorded(first))
 
 
 def test_a_forged_trailer_naming_an_unknown_local_sha_still_diverges(env, github_fake,
@@ -163,11 +143,11 @@ def test_a_forged_trailer_naming_an_unknown_local_sha_still_diverges(env, github
     wt.write("a.txt", "1\n")
     wt.commit()
     wt.push()
-    first = _gh(env, fake_clock)
+    first = to_github(env, fake_clock)
     github_fake.commit(GH, {"a.txt": b"theirs\n"},
                        f"Sync from Coregit\n\nCoregit-Sync-Local-Sha: {'ab' * 20}\n")
     with pytest.raises(Diverged):
-        _gh(env, fake_clock, **_state(first))
+        to_github(env, fake_clock, **recorded(first))
 
 
 def _git(env, access, session, **kw):
@@ -190,10 +170,10 @@ def test_git_rerun_of_an_unrecorded_push_on_top_is_recognised(env, session):
     wt.write("a.txt", "2\n")
     wt.commit()
     wt.push()
-    second = _git(env, access, session, **_state(first))  # pushed, never recorded
+    second = _git(env, access, session, **recorded(first))  # pushed, never recorded
     assert second.remote_sha != second.commit_sha
 
-    again = _git(env, access, session, **_state(first))
+    again = _git(env, access, session, **recorded(first))
 
     assert again.status == "skipped" and again.remote_sha == second.remote_sha
     assert bare_ref(target, env.home) == second.remote_sha
@@ -209,12 +189,12 @@ def test_git_unrecorded_fast_forward_then_more_local_work_exports_it(env, sessio
     wt.write("a.txt", "2\n")
     wt.commit()
     wt.push()
-    _git(env, access, session, **_state(first))  # fast-forwarded, never recorded
+    _git(env, access, session, **recorded(first))  # fast-forwarded, never recorded
     wt.write("a.txt", "3\n")
     head = wt.commit()
     wt.push()
 
-    again = _git(env, access, session, **_state(first))
+    again = _git(env, access, session, **recorded(first))
 
     assert again.status == "success" and bare_ref(target, env.home) == head
 
@@ -229,14 +209,14 @@ def test_git_foreign_commit_after_an_unrecorded_push_still_diverges(env, session
     wt.write("a.txt", "2\n")
     wt.commit()
     wt.push()
-    _git(env, access, session, **_state(first))
+    _git(env, access, session, **recorded(first))
     other = env.worktree(target, "someone-else")
     other.pull()
     other.write("theirs.txt", "x\n")
     theirs = other.commit()
     other.push()
     with pytest.raises(Diverged):
-        _git(env, access, session, **_state(first))
+        _git(env, access, session, **recorded(first))
     assert bare_ref(target, env.home) == theirs
 
 
@@ -257,7 +237,7 @@ def test_gitlab_retry_of_a_new_branch_started_from_the_default_branch(env, gitla
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(GitLabClient, "create_commit", second_fails)
-    req = _req(env, GL, branch="feature")
+    req = export_request(env, GL, branch="feature")
     with pytest.raises(ProviderUnavailable):
         export_gitlab.run_export(req, GitLabClient("glpat-test"))
     monkeypatch.setattr(GitLabClient, "create_commit", real)
