@@ -95,7 +95,7 @@ def sync_runs_reap(*, older_than: timedelta = timedelta(minutes=30)) -> dict[str
         if SyncRun.objects.filter(pk=run.pk, heartbeat_at__lt=now - older_than).exists():
             fail(run, SyncConfig.objects.get(pk=run.config_id), WorkerLost())
             reaped += 1
-    from sync.run_services import enqueue
+    from sync.run_services import enqueue  # run_services imports this module
 
     lost = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, enqueued_at__lt=now - LOST_AFTER)
     requeued = 0

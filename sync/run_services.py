@@ -40,18 +40,17 @@ class RetryLater(Exception):
     reason: str
 
 
-def enqueue(run: SyncRun, *, delay: float = 0.0) -> None:
-    """Record when the task message is due, and publish it once the transaction commits.
+def enqueue(run: SyncRun) -> None:
+    """Record when the task message was published, and publish it once the transaction commits.
 
     Publishing is best effort (``robust``): if the broker is down the run stays queued with an old
     ``enqueued_at``, and the next identical trigger or the reaper publishes it again.
     """
     from workers.tasks import sync_run
 
-    run.enqueued_at = timezone.now() + timezone.timedelta(seconds=delay)
+    run.enqueued_at = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(enqueued_at=run.enqueued_at)
-    if delay == 0:
-        transaction.on_commit(lambda: sync_run.delay(run.pk), robust=True)
+    transaction.on_commit(lambda: sync_run.delay(run.pk), robust=True)
 
 
 def sync_run_request(
