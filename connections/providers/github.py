@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
-
-import requests
 
 from connections.providers.base import (
     GitAccess,
@@ -19,7 +16,7 @@ from connections.providers.base import (
     RemoteTree,
     RemoteTreeEntry,
 )
-from connections.providers.http import TokenClient, TokenProvider, normalize_host
+from connections.providers.http import TokenClient, normalize_host
 from core.errors import ProviderNotFound, ProviderRejected
 
 GITHUB_API = "https://api.github.com"
@@ -65,16 +62,7 @@ class RateLimit:
 class GitHubClient(TokenClient):
     provider_name = "GitHub"
 
-    def __init__(
-        self,
-        token_provider: TokenProvider | str,
-        *,
-        host: str | None = None,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        api_base, self.web_base = github_bases(host)
-        super().__init__(api_base, token_provider, session=session, clock=clock)
+    bases = staticmethod(github_bases)
 
     def _default_headers(self) -> dict[str, str]:
         return dict(GITHUB_HEADERS)

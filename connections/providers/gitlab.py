@@ -6,11 +6,8 @@ accepts everywhere a numeric project id is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
-
-import requests
 
 from connections.providers.base import (
     GitAccess,
@@ -20,7 +17,7 @@ from connections.providers.base import (
     RemoteRepo,
     RemoteTreeEntry,
 )
-from connections.providers.http import TokenClient, TokenProvider, normalize_host
+from connections.providers.http import TokenClient, normalize_host
 from core.errors import ProviderNotFound
 
 GITLAB_WEB = "https://gitlab.com"
@@ -45,16 +42,7 @@ def project_path(remote: str) -> str:
 class GitLabClient(TokenClient):
     provider_name = "GitLab"
 
-    def __init__(
-        self,
-        token_provider: TokenProvider | str,
-        *,
-        host: str | None = None,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        api_base, self.web_base = gitlab_bases(host)
-        super().__init__(api_base, token_provider, session=session, clock=clock)
+    bases = staticmethod(gitlab_bases)
 
     def _default_headers(self) -> dict[str, str]:
         return {"Accept": "application/json"}

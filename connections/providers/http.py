@@ -281,16 +281,22 @@ TokenProvider = Callable[[], str]
 
 class TokenClient(HttpClient):
     """A client authenticated by a bearer token, or by a callable returning the current one
-    (GitHub App installation tokens are minted and refreshed behind such a callable)."""
+    (GitHub App installation tokens are minted and refreshed behind such a callable).
+
+    Subclasses name their ``bases(host) -> (api_base, web_base)``: cloud when ``host`` is None.
+    """
+
+    bases: Callable[[str | None], tuple[str, str]]
 
     def __init__(
         self,
-        api_base: str,
         token_provider: TokenProvider | str,
         *,
+        host: str | None = None,
         session: requests.Session | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        api_base, self.web_base = type(self).bases(host)
         super().__init__(api_base, session=session, clock=clock)
         if isinstance(token_provider, str):
             token = token_provider
