@@ -18,3 +18,10 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 from coregit_project.settings import *  # noqa: E402,F403
+
+# Parallel test sessions on one machine (several checkouts, one PostgreSQL and one Redis) set
+# COREGIT_TEST_ID so each gets its own test database and task queue; subprocesses inherit it.
+_TEST_ID = os.environ.get("COREGIT_TEST_ID", "")
+if _TEST_ID:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_TEST_ID}"}  # noqa: F405
+    CELERY_TASK_DEFAULT_QUEUE = f"celery-{_TEST_ID}"
