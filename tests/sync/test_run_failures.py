@@ -4,9 +4,12 @@ No worker reads the queue these tests publish to: each run's task message is sti
 the test drove the run itself (``unconsumed_queue``).
 """
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from core.errors import ProviderAuthError, ProviderRateLimited, ProviderUnavailable
@@ -14,6 +17,7 @@ from repos import storage
 from sync import executor, run_services
 from sync.models import SyncConfig, SyncRun
 from sync.run_reaper import sync_runs_reap
+from tests.support.tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -291,3 +295,57 @@ def test_a_worker_that_lost_its_claim_changes_nothing(queued, monkeypatch):
     after = SyncRun.objects.get(pk=run.pk)
     assert (after.status, after.worker) == ("running", "other#1")
     assert not SyncConfig.objects.get().states.exists()
+
+
+def _database():
+    db = connection.settings_dict
+    return db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)
+
+
+def _wait_for(condition, seconds: float = 120, what: str = "condition"):
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
+
+
+def test_a_run_records_its_result_once_the_database_is_back(queued, repo, monkeypatch):
+    """PostgreSQL restarts after the commit is written, before the run is recorded."""
+    run = queued()
+    outcome = {}
+    with tcp_proxy(*_database()) as proxy:
+        real = executor.execute
+
+        def work_then_database_restarts(*args):
+            result = real(*args)  # the commit is written...
+            proxy.down()  # ...and the database goes away before the run is recorded
+            return result
+
+        monkeypatch.setattr(executor, "execute", work_then_database_restarts)
+
+        def worker() -> None:
+            # This thread's connection goes through the proxy (the heartbeat's does not).
+            connection.settings_dict = {**connection.settings_dict, "HOST": "127.0.0.1",
+                                        "PORT": proxy.port}
+            try:
+                outcome["run"] = run_services.sync_run_execute(run_id=run.pk)
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+                outcome["error"] = exc
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        _wait_for(lambda: proxy.refused >= 2 or not thread.is_alive(),
+                  what="the worker to retry recording")
+        assert "error" not in outcome, outcome["error"]
+        assert SyncRun.objects.get(pk=run.pk).status == "running"
+        proxy.up()
+        thread.join(120)
+    assert "error" not in outcome, outcome.get("error")
+    run.refresh_from_db()
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main").decode()
+    assert (run.status, run.commit_sha, run.lost_count) == ("success", head, 0)
+    assert SyncConfig.objects.get().states.get().last_local_sha == head
