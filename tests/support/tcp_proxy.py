@@ -2,7 +2,8 @@
 
 ``restart()`` drops every open connection (as a restarting PostgreSQL does) and accepts new ones;
 ``down()`` also drops each new connection at once until ``up()``: clients see their connections
-closed by the server, as while a database is restarting.
+closed by the server, as while a database is restarting. ``hold()`` parks new connections without
+an answer until ``release()``: a client mid-request, for as long as a test needs it there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class TcpProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.is_down = False
+        self.held: list[socket.socket] | None = None
         self.refused = 0  # connections dropped while down
         self.lock = threading.Lock()
         self.open: list[socket.socket] = []
@@ -35,15 +37,21 @@ class TcpProxy:
                     self.refused += 1
                     client.close()
                     continue
-            try:
-                server = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.open += [client, server]
-            for src, dst in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+                if self.held is not None:
+                    self.held.append(client)
+                    continue
+            self._forward(client)
+
+    def _forward(self, client: socket.socket) -> None:
+        try:
+            server = socket.create_connection(self.target)
+        except OSError:
+            client.close()
+            return
+        with self.lock:
+            self.open += [client, server]
+        for src, dst in ((client, server), (server, client)):
+            threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -71,9 +79,24 @@ class TcpProxy:
             self.is_down = True
         self.restart()
 
+    def hold(self) -> None:
+        with self.lock:
+            self.held = []
+
+    def holding(self) -> int:
+        with self.lock:
+            return len(self.held or [])
+
+    def release(self) -> None:
+        with self.lock:
+            parked, self.held = self.held or [], None
+        for client in parked:
+            self._forward(client)
+
     def up(self) -> None:
         with self.lock:
             self.is_down = False
+        self.held: list[socket.socket] | None = None
 
     def close(self) -> None:
         with suppress(OSError):
