@@ -16,16 +16,23 @@ from repos import storage
 from repos.models import Repository
 from repos.services import repository_create
 from repos.signals import branch_pushed
-from tests.support.gitcli import authed_url, git, git_env
+from tests.support.gitcli import git, git_env
 
 
 @dataclass
 class Hosted:
     repo: Repository
-    url: str  # with the write key as the password
+    plain_url: str  # the repository's git URL
+    key: str  # an API key that may push
     home: Path
     tmp: Path
     pushes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The URL git pushes to, with the key as the password."""
+        scheme, rest = self.plain_url.split("://", 1)
+        return f"{scheme}://git:{self.key}@{rest}"
 
     def ref(self, name: bytes) -> str | None:
         with storage.open_repo(self.repo.disk_path) as r:
@@ -63,8 +70,7 @@ def hosted(live_server, tmp_path) -> Hosted:
     writer = api_key_create(org=org, name="w", scopes={"repos:team/app": ["write"]})[1]
     home = tmp_path / "home"
     home.mkdir()
-    hosted = Hosted(repo, authed_url(live_server.url, writer, f"{org.slug}/team/app.git"), home,
-                    tmp_path)
+    hosted = Hosted(repo, f"{live_server.url}/{org.slug}/team/app.git", writer, home, tmp_path)
 
     def record(sender, ref, old_sha, new_sha, **kwargs) -> None:
         hosted.pushes.append((ref, old_sha, new_sha))
