@@ -30,7 +30,12 @@ def quarantine(store: DiskObjectStore) -> Iterator[DiskObjectStore]:
     try:
         os.mkdir(os.path.join(path, "pack"))
         # The repository's own store is an alternate: thin-pack bases are resolved from it.
-        scratch = DiskObjectStore(path, alternates=[store.path], object_format=store.object_format)
+        scratch = DiskObjectStore(
+            path, alternates=[store.path], object_format=store.object_format,
+            pack_compression_level=store.pack_compression_level,
+            pack_index_version=store.pack_index_version,
+            fsync_object_files=store.fsync_object_files,
+        )
         yield scratch
     finally:
         if scratch is not None:
@@ -55,9 +60,14 @@ def _migrate(source: str, target: str) -> None:
     """Publish each pack, then its index: readers ignore a pack until its index appears."""
     for pack in glob.glob(os.path.join(source, "*.pack")):
         base = os.path.basename(pack)[: -len(".pack")]
+        published = os.path.join(target, base + ".pack")
         try:
             # link() refuses to replace: a pack of that name (named by its objects) is kept.
-            os.link(pack, os.path.join(target, base + ".pack"))
+            os.link(pack, published)
         except FileExistsError:
             continue
+        except OSError:  # a filesystem without hard links
+            if os.path.exists(published):
+                continue
+            os.rename(pack, published)
         os.replace(os.path.join(source, base + ".idx"), os.path.join(target, base + ".idx"))

@@ -84,3 +84,15 @@ def test_a_failing_push_receiver_neither_fails_the_push_nor_silences_the_other_r
     finally:
         branch_pushed.disconnect(broken)
     assert sorted(hosted.pushes) == [("refs/heads/a", None, tip), ("refs/heads/b", None, tip)]
+
+
+@pytest.mark.parametrize(("name", "refused"), [
+    (b"refs/heads/main", False), (b"refs/tags/v1.0", False), (b"refs/heads/feat/x", False),
+    (b"refs/heads/caf\xc3\xa9", False), (b"refs/foo", True), (b"refs/heads/caf\xe9", True),
+    (b"refs/heads/a b", True), (b"refs/heads/a..b", True), (b"refs/heads/x.lock", True),
+    (b"refs/heads/x~1", True), (b"HEAD", True), (b"heads/main", True), (b"refs/heads/", True),
+])
+def test_pushed_ref_names_follow_git_receive_pack(name, refused):
+    from repos.validation import pushed_ref_error
+
+    assert (pushed_ref_error(name) is not None) is refused
