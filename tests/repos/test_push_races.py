@@ -121,3 +121,23 @@ def test_a_locked_ref_refuses_the_push_and_the_sync_with_a_conflict(hosted):
     git("push", hosted.url, "main", cwd=work, home=hosted.home)
     assert hosted.ref(MAIN) == after
     assert hosted.pushes == [("refs/heads/main", before, after)]
+
+
+def test_a_branch_deletion_racing_a_push_is_refused(hosted, held_main):
+    deleter, pusher = hosted.clone("deleter"), hosted.clone("pusher")
+    git("push", hosted.url, "main", cwd=deleter, home=hosted.home)
+    git("fetch", hosted.url, "main", cwd=pusher, home=hosted.home)
+    git("reset", "--hard", "FETCH_HEAD", cwd=pusher, home=hosted.home)
+    moved = hosted.commit(pusher, "moved")
+    hosted.pushes.clear()
+
+    held_main.armed.set()
+    delete = hosted.push_async(deleter, "--delete", "main")
+    assert held_main.reached.wait(300), "the deletion never reached the ref update"
+    git("push", hosted.url, "main", cwd=pusher, home=hosted.home)
+    held_main.released.set()
+    code, output = _finish(delete)
+
+    assert code != 0 and "failed to update ref" in output, output
+    assert hosted.ref(MAIN) == moved
+    assert [ref for ref, _, _ in hosted.pushes] == ["refs/heads/main"]  # the push, not the delete
