@@ -101,18 +101,19 @@ class ReceiveProtocol(ReceivableProtocol):
         if self._commands_done or line is None:
             self._commands_done = True  # the flush-pkt ends the commands; the pack follows
             return line
-        command, nul, capabilities = line.partition(b"\0")
-        match = _COMMAND.match(command)
-        if match and b" " in match.group(2).rstrip(b"\n"):
-            name = match.group(2).rstrip(b"\n")
-            hidden = name.replace(b" ", _SPACE_STAND_IN)
-            self.original_names[hidden] = name
-            return match.group(1) + hidden + command[len(match.group(1)) + len(name):] + nul \
-                + capabilities
-        return line
+        match = _COMMAND.match(line.partition(b"\0")[0])  # the first line carries capabilities
+        name = match.group(2).rstrip(b"\n") if match else b""
+        if b" " not in name:
+            return line
+        hidden = name.replace(b" ", _SPACE_STAND_IN)
+        self.original_names[hidden] = name
+        shas = match.group(1)
+        return shas + hidden + line[len(shas) + len(name):]
 
 
 class CoregitReceivePackHandler(ReceivePackHandler):
+    """dulwich's handler on a :class:`_ReceivingRepo`, reporting why each refused ref was."""
+
     def __init__(self, backend, args, proto, stateless_rpc=False, advertise_refs=False) -> None:
         super().__init__(backend, args, proto, stateless_rpc=stateless_rpc,
                          advertise_refs=advertise_refs)
