@@ -7,16 +7,19 @@ import os
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from dulwich.protocol import pkt_line
 
 from tests.support.gitcli import git, git_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
+MARK = "cut-off-push"
 
 
 def leftovers(repo_path: Path) -> list[str]:
@@ -49,21 +52,16 @@ def test_a_push_refused_for_size_leaves_nothing_behind(hosted, settings):
     assert packs(hosted.repo.disk_path) == []
 
 
-def test_a_push_cut_off_mid_pack_leaves_nothing_behind(hosted, live_server):
+def test_a_push_cut_off_mid_pack_leaves_nothing_behind(hosted):
     work = hosted.clone("w")
     tip = _random_commit(hosted, work, 1024 * 1024)
     pack = subprocess.run(["git", "pack-objects", "--stdout", "--revs"], input=b"HEAD\n",
                           cwd=work, env=git_env(hosted.home), capture_output=True, check=True)
     commands = pkt_line(f"{'0' * 40} {tip} refs/heads/main\0report-status\n".encode())
     body = commands + pkt_line(None) + pack.stdout
-    finished = threading.Event()
-    request_finished.connect(lambda **kw: finished.set(), weak=False,
-                             dispatch_uid="cut-off-push")
-    try:
+    with _server_done_with_marked_request() as done:
         _post_half(hosted, body)
-        assert finished.wait(300), "the server never finished the cut-off request"
-    finally:
-        request_finished.disconnect(dispatch_uid="cut-off-push")
+        assert done.wait(300), "the server never finished the cut-off request"
 
     assert hosted.ref(b"refs/heads/main") is None
     assert leftovers(hosted.repo.disk_path) == []
@@ -73,13 +71,35 @@ def test_a_push_cut_off_mid_pack_leaves_nothing_behind(hosted, live_server):
     assert hosted.ref(b"refs/heads/main") == tip and leftovers(hosted.repo.disk_path) == []
 
 
+@contextmanager
+def _server_done_with_marked_request() -> Iterator[threading.Event]:
+    """Set once the live server has finished the request carrying ``MARK`` (any outcome)."""
+    done, thread = threading.Event(), {}
+
+    def started(environ, **kwargs) -> None:
+        if environ.get("HTTP_X_TEST_MARK") == MARK:
+            thread["id"] = threading.get_ident()
+
+    def finished(**kwargs) -> None:
+        if thread.get("id") == threading.get_ident():  # the server thread handling it
+            done.set()
+
+    request_started.connect(started, dispatch_uid=MARK)
+    request_finished.connect(finished, dispatch_uid=MARK)
+    try:
+        yield done
+    finally:
+        request_started.disconnect(dispatch_uid=MARK)
+        request_finished.disconnect(dispatch_uid=MARK)
+
+
 def _post_half(hosted, body: bytes) -> None:
     """Announce the whole body, send the commands and half the pack, then hang up."""
     url = urlsplit(hosted.plain_url)
     auth = base64.b64encode(f"git:{hosted.key}".encode()).decode()
     head = (
         f"POST {url.path}/git-receive-pack HTTP/1.1\r\nHost: {url.netloc}\r\n"
-        f"Authorization: Basic {auth}\r\n"
+        f"Authorization: Basic {auth}\r\nX-Test-Mark: {MARK}\r\n"
         "Content-Type: application/x-git-receive-pack-request\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
