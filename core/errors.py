@@ -114,6 +114,7 @@ class RefConflict(SyncError):
     code = "sync.ref_conflict"
     http_status = 409
     default_message = "The branch moved while the sync was running"
+    transient = True  # a retry starts from the new ref value (or after the lock is released)
 
 
 class WorkerLost(SyncError):

@@ -108,6 +108,8 @@ COREGIT_ALLOW_PRIVATE_HOSTS = env_bool("COREGIT_ALLOW_PRIVATE_HOSTS", DEBUG)
 COREGIT_SYNC_WAIT_SECONDS = env_int("COREGIT_SYNC_WAIT_SECONDS", 25)
 COREGIT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
 COREGIT_MAX_PUSH_BYTES = env_int("COREGIT_MAX_PUSH_BYTES", 2 * 1024**3)  # one push's pack
+# Temporary pack files and quarantines untouched this long (seconds) are left by aborted work.
+COREGIT_TEMP_FILE_MAX_AGE = env_int("COREGIT_TEMP_FILE_MAX_AGE", 3600)
 
 # --- Celery ----------------------------------------------------------------
 _broker_dir = DATA_DIR / "broker"
@@ -134,6 +136,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "reap-sync-runs": {"task": "workers.reap_sync_runs", "schedule": 300.0},
     "poll-sync-configs": {"task": "workers.poll_sync_configs", "schedule": 60.0},
+    "sweep-repository-temp-files": {"task": "workers.sweep_repository_temp_files",
+                                    "schedule": 900.0},
 }
 
 # --- Run recovery (README "Crashed runs and outages") ---------------------------------------

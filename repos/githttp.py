@@ -27,13 +27,16 @@ from accounts.principal import Principal
 from core.errors import NotFound
 from repos import storage
 from repos.models import Repository
+from repos.receive_pack import CoregitReceivePackHandler, ReceiveProtocol
 from repos.selectors import repository_get
 from repos.signals import branch_pushed
+from repos.validation import pushed_ref_error
 
 logger = logging.getLogger(__name__)
 SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
 HIDDEN_PREFIX = b"refs/sync/"
 _SPOOL_BYTES = 16 * 1024 * 1024
+HANDLERS = {**DEFAULT_HANDLERS, b"git-receive-pack": CoregitReceivePackHandler}
 
 
 class _PushCollector:
@@ -47,10 +50,14 @@ class _PushCollector:
         return None
 
 
-class _ReservedRefGuard:
-    """Stands in for dulwich's update hook: clients may not write Coregit's hidden refs."""
+class _RefGuard:
+    """Stands in for dulwich's update hook: refuses names git would refuse, and Coregit's own
+    hidden refs (clients may not write them)."""
 
     def execute(self, ref_name: bytes, old_sha: bytes, new_sha: bytes) -> tuple[bytes, bytes]:
+        error = pushed_ref_error(ref_name)
+        if error:
+            raise HookError(error)
         if ref_name.startswith(HIDDEN_PREFIX):
             raise HookError(f"{HIDDEN_PREFIX.decode()} is reserved for Coregit Sync")
         return b"", b""
@@ -135,11 +142,12 @@ def _run_service(repo: Repository, service: str, *, advertise: bool, body=None):
     read = body.read if body is not None else (lambda n=-1: b"")
     with storage.open_repo(repo.disk_path) as dulwich_repo:
         dulwich_repo.hooks["post-receive"] = collector
-        dulwich_repo.hooks["update"] = _ReservedRefGuard()
+        dulwich_repo.hooks["update"] = _RefGuard()
         _hide_reserved_refs(dulwich_repo)
         _limit_push_size(dulwich_repo, settings.COREGIT_MAX_PUSH_BYTES)
-        proto = ReceivableProtocol(read, spool.write)
-        handler = DEFAULT_HANDLERS[service.encode()](
+        protocol = ReceiveProtocol if service == "git-receive-pack" else ReceivableProtocol
+        proto = protocol(read, spool.write)
+        handler = HANDLERS[service.encode()](
             _OneRepoBackend(dulwich_repo), [b"/"], proto, stateless_rpc=True,
             advertise_refs=advertise,
         )
@@ -155,11 +163,17 @@ def _emit_pushes(repo: Repository, updates) -> None:
         if not ref.startswith(b"refs/heads/"):
             continue
         zero = storage.ZERO_SHA
-        branch_pushed.send(
+        # The refs are written: a failing receiver must neither turn the push into a 500 nor
+        # keep the other refs' receivers from hearing about them.
+        results = branch_pushed.send_robust(
             sender=Repository, repository=repo, ref=ref.decode(),
             old_sha=None if old == zero else old.decode(),
             new_sha=None if new == zero else new.decode(),
         )
+        for receiver, result in results:
+            if isinstance(result, Exception):
+                logger.error("branch_pushed receiver %r failed for %s", receiver, ref.decode(),
+                             exc_info=result)
 
 
 def _resolve(request, org: str, namespace: str, slug: str, service: str):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.diff_tree import tree_changes
+from dulwich.file import FileLocked
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
@@ -80,8 +81,16 @@ def read_ref(repo: Repo, ref: bytes) -> bytes | None:
 
 
 def cas_ref(repo: Repo, ref: bytes, old: bytes | None, new: bytes, *, message: bytes = b"") -> None:
-    """Move ``ref`` from ``old`` (None: must not exist) to ``new``, or raise RefConflict."""
-    ok = repo.refs.set_if_equals(ref, old if old is not None else ZERO_SHA, new, message=message)
+    """Move ``ref`` from ``old`` (None: must not exist) to ``new``, or raise RefConflict.
+
+    A ref whose ``.lock`` file exists is being updated by someone else: that is a conflict too
+    (transient: the caller retries), never an unexpected error.
+    """
+    try:
+        ok = repo.refs.set_if_equals(ref, old if old is not None else ZERO_SHA, new,
+                                     message=message)
+    except FileLocked:
+        raise RefConflict(f"{ref.decode()} is locked by another update") from None
     if not ok:
         raise RefConflict(f"{ref.decode()} moved while it was being updated")
 

@@ -27,3 +27,23 @@ def branch_error(value: str) -> str | None:
     if not value or len(value) > 255 or not check_ref_format(b"refs/heads/" + value.encode()):
         return f"'{value}' is not a valid branch name"
     return None
+
+
+def pushed_ref_error(name: bytes) -> str | None:
+    """Why git's receive-pack would refuse to create ``name`` ("funny refname"), or None.
+
+    As git: under ``refs/``, at least two levels below it (``refs/foo`` is refused), and
+    check-ref-format's rules. Also valid UTF-8: our API and signals carry ref names as text.
+    """
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return "funny refname: not valid UTF-8"
+    if not name.startswith(b"refs/"):
+        return "funny refname: not under refs/"
+    below = name[len(b"refs/"):]
+    if b"/" not in below:
+        return "funny refname: one level below refs/ (use refs/heads/..., refs/tags/...)"
+    if not check_ref_format(below):
+        return "funny refname"
+    return None

@@ -41,3 +41,10 @@ def poll_sync_configs() -> int:
     from sync.auto import sync_poll_due
 
     return sync_poll_due()
+
+
+@shared_task(name="workers.sweep_repository_temp_files")
+def sweep_repository_temp_files() -> dict:
+    from repos.tmp_sweep import repositories_temp_files_sweep
+
+    return repositories_temp_files_sweep()
