@@ -61,9 +61,12 @@ class _PackSpool:
             return
         try:
             self._commit()
-        except _DAMAGED as exc:
+        except Exception as exc:
+            cause = _damage(exc)
+            if cause is None:
+                raise
             raise ProviderError(
-                f"{self._label} sent a damaged pack ({type(exc).__name__}); nothing was stored"
+                f"{self._label} sent a damaged pack ({type(cause).__name__}); nothing was stored"
             ) from exc
         self._open = False
 
@@ -73,6 +76,15 @@ class _PackSpool:
             self._open = False
             with suppress(OSError):  # already moved or removed by dulwich's own cleanup
                 self._abort()
+
+
+def _damage(exc: BaseException | None) -> BaseException | None:
+    """The pack error behind ``exc`` (dulwich may raise another one while closing the pack)."""
+    while exc is not None:
+        if isinstance(exc, _DAMAGED):
+            return exc
+        exc = exc.__context__
+    return None
 
 
 def _receive(repo: Repo, client: RequestsHttpGitClient, label: str, determine_wants,
