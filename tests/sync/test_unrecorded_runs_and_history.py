@@ -105,3 +105,31 @@ def test_an_unrecorded_first_import_does_not_block_the_repository(api, repo, git
         assert r[head].tree.decode() == bare_tree(git_remote.path, git_remote.home)
     state = SyncState.objects.get(config=config)
     assert (state.last_remote_sha, state.last_local_sha) == (moved, head.decode())
+
+
+def test_an_export_whose_push_landed_before_a_crash_is_recorded_as_recovered(
+        api, org, master_key, repo, git_remote, git_config, live_server, live_worker, tmp_path):
+    SyncConfig.objects.update(direction="export")
+    config = SyncConfig.objects.get(pk=git_config["id"])
+    home = git_remote.home
+    url = authed_url(live_server.url, master_key, f"{org.slug}/app.git")
+    git("clone", "-q", url, "local-work", cwd=tmp_path, home=home)
+    (tmp_path / "local-work" / "out.txt").write_text("exported\n")
+    git("add", "-A", cwd=tmp_path / "local-work", home=home)
+    git("commit", "-qm", "local", cwd=tmp_path / "local-work", home=home)
+    git("push", "-q", "origin", "HEAD:main", cwd=tmp_path / "local-work", home=home)
+    local = git("rev-parse", "HEAD", cwd=tmp_path / "local-work", home=home).stdout.decode().strip()
+    # The push reached the remote, then the worker died before recording the run.
+    landed = execute(config, SyncRun(config=config, branch="main", direction="export"), None)
+    assert landed.status == "success" and not SyncState.objects.filter(config=config).exists()
+
+    answer = _trigger(api, git_config)
+
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert (body["synced"], body["commit_sha"], body["remote_sha"]) == (True, local, local)
+    run = SyncRun.objects.get(pk=body["run_id"])
+    assert run.status == "success" and "recovered" in run.message
+    state = SyncState.objects.get(config=config)
+    assert (state.last_remote_sha, state.last_local_sha) == (local, local)
+    assert git("rev-parse", "main", cwd=git_remote.path, home=home).stdout.decode().strip() == local
