@@ -26,7 +26,7 @@ from pathlib import Path
 
 from dulwich.objects import Commit
 from dulwich.refs import DiskRefsContainer
-from dulwich.repo import Repo
+from dulwich.repo import ParentsProvider, Repo
 
 from core.errors import RefConflict
 from repos import storage
@@ -34,6 +34,14 @@ from repos import storage
 AREA = "coregit-sync"
 PREFIX = b"refs/sync/"
 _MARKS = "shallow"
+
+
+class _PresentParents(ParentsProvider):
+    """Parents, less those not here: a fetched commit whose ancestors git pruned (they were
+    unreachable) ends a walk like a marked one instead of failing it."""
+
+    def get_parents(self, commit_id, commit=None):
+        return [p for p in super().get_parents(commit_id, commit) if p in self.store]
 
 
 class SyncRepo(Repo):
@@ -44,6 +52,10 @@ class SyncRepo(Repo):
 
     def update_shallow(self, new_shallow, new_unshallow) -> None:
         record_shallow(self, new_shallow, new_unshallow)
+
+    def parents_provider(self) -> ParentsProvider:
+        return _PresentParents(self.object_store, grafts=self._graftpoints,
+                               shallows=self.get_shallow())
 
 
 @contextmanager

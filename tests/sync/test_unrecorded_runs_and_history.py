@@ -1,9 +1,12 @@
 """Imports through the service, checked with native git: pushed history stays whole, tracking
 refs go with their config, and an unrecorded first import does not block the repository."""
 
+import io
 import shutil
 
 import pytest
+from django.core.management import call_command
+from dulwich.objects import Tree
 
 from repos import storage
 from sync.engine import tracking
@@ -133,3 +136,29 @@ def test_an_export_whose_push_landed_before_a_crash_is_recorded_as_recovered(
     state = SyncState.objects.get(config=config)
     assert (state.last_remote_sha, state.last_local_sha) == (local, local)
     assert git("rev-parse", "main", cwd=git_remote.path, home=home).stdout.decode().strip() == local
+
+
+def test_repair_command_takes_earlier_imports_marks_out_of_git_view(api, repo, tmp_path):
+    with storage.open_repo(repo.disk_path) as r:  # what an earlier version's import left
+        tree = Tree()
+        tree.add(b"x.txt", 0o100644, storage.write_blob(r, b"x"))
+        r.object_store.add_object(tree)
+        tree = tree.id
+        parent = storage.write_commit(r, tree=tree, parents=[], message="remote parent\n")
+        tip = storage.write_commit(r, tree=tree, parents=[parent], message="remote tip\n")
+        storage.cas_ref(r, b"refs/sync/sync_old/remote", None, tip, message=b"fetched")
+    (repo.disk_path / "objects" / parent.decode()[:2] / parent.decode()[2:]).unlink()
+    (repo.disk_path / "shallow").write_bytes(tip + b"\n")
+    out = io.StringIO()
+
+    call_command("repair_sync_storage", stdout=out)
+
+    assert "Repaired 1 of 1 repositories" in out.getvalue()
+    home = tmp_path
+    assert git("rev-parse", "--is-shallow-repository", cwd=repo.disk_path,
+               home=home).stdout == b"false\n"
+    assert git("for-each-ref", "refs/sync/", cwd=repo.disk_path, home=home).stdout == b""
+    with tracking.open_repo(repo.disk_path) as r:
+        assert tracking.read_ref(r, b"refs/sync/sync_old/remote") == tip
+        assert tracking.shallow_marks(r) == {tip}
+    assert git("fsck", cwd=repo.disk_path, home=home, check=False).returncode == 0

@@ -226,3 +226,35 @@ def test_a_damaged_pack_fails_cleanly_and_leaves_no_temporary_file(env, session,
     assert _temp_files(env) == before == []
     assert run_import(req, session).status == "success"  # nothing half-stored blocks a retry
     assert _native(env, "fsck").returncode == 0
+
+
+def test_native_gc_of_the_unreachable_remote_commit_costs_only_a_full_fetch(env, session):
+    remote, access, wt, rsha = _remote_with_history(env)
+    first = run_import(_req(env, access), session)
+    _native(env, "gc", "-q", "--prune=now")  # the fetched remote commit is unreachable to git
+    with storage.open_repo(env.local) as repo:
+        assert rsha.encode() not in repo.object_store
+    wt.write("a.txt", "moved\n")
+    moved = wt.commit()
+    wt.push()
+
+    again = run_import(_req(env, access, last_remote_sha=rsha, last_local_sha=first.commit_sha),
+                       session)
+
+    assert (again.status, again.remote_sha) == ("success", moved)
+    assert _native(env, "rev-parse", "main^{tree}").stdout.decode().strip() == bare_tree(
+        remote, env.home)
+    assert _native(env, "fsck").returncode == 0
+
+
+def test_engine_walks_end_where_git_pruned_history(env):
+    with storage.open_repo(env.local) as repo:
+        tree = storage.write_blob(repo, b"x")  # any object: the commits below only need a tree id
+        a = storage.write_commit(repo, tree=tree, parents=[], message="a\n")
+        b = storage.write_commit(repo, tree=tree, parents=[a], message="b\n")
+        c = storage.write_commit(repo, tree=tree, parents=[b], message="c\n")
+    (env.local / "objects" / a.decode()[:2] / a.decode()[2:]).unlink()  # pruned, no mark
+
+    with tracking.open_repo(env.local) as repo:
+        assert [e.commit.id for e in repo.get_walker(include=[c])] == [c, b]
+        assert storage.is_ancestor(repo, b, c) and not storage.is_ancestor(repo, a, c)
