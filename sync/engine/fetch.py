@@ -147,8 +147,9 @@ def _walker(repo: Repo, haves: list[bytes]) -> ObjectStoreGraphWalker:
     all_shallow = tracking.shallow_marks(repo)
     present = [h for h in dict.fromkeys(haves) if h and h in repo.object_store]
     parents = ParentsProvider(repo.object_store, shallows=all_shallow)
-    # Tell the server only the shallow boundaries behind our haves: the file gains a line per
-    # import, and the server needs no more than this to avoid assuming history we never fetched.
+    # Tell the server only the shallow boundaries behind our haves: it needs no more than this
+    # to avoid assuming history we never fetched (without them it would send a pack missing
+    # objects that only the unfetched ancestors hold).
     shallow = _shallow_behind(present, parents, all_shallow)
     return ObjectStoreGraphWalker(present, parents.get_parents, shallow=shallow)
 

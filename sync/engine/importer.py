@@ -79,8 +79,9 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[
     head_tree = head_commit.tree if head_commit else None
     if head_tree == remote_tree:
         return SyncResult("skipped", rsha, _s(head), message="Local branch already matches remote")
-    if not req.force and not _remote_holds_local(repo, req, remote_sha, head, deepen):
-        _refuse_if_diverged(repo, req, head_commit)
+    if not req.force and not _written_by_unrecorded_import(repo, head_commit, req) \
+            and not _remote_holds_local(repo, req, remote_sha, head, deepen):
+        _refuse_if_diverged(req, head_commit)
 
     diff = storage.diff_trees(repo, head_tree, remote_tree)
     new = storage.write_commit(
@@ -99,11 +100,9 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[
     )
 
 
-def _refuse_if_diverged(repo: Repo, req: ImportRequest, head: Commit | None) -> None:
+def _refuse_if_diverged(req: ImportRequest, head: Commit | None) -> None:
     if head is None:
         return  # nothing local to lose
-    if _written_by_unrecorded_import(repo, head, req):
-        return
     if req.last_local_sha is not None:
         if head.id.decode() == req.last_local_sha:
             return
@@ -142,10 +141,10 @@ def _holds(repo: Repo, tip: bytes, head: bytes, limit: int) -> bool:
     return False
 
 
-def _written_by_unrecorded_import(repo: Repo, head: Commit, req: ImportRequest) -> bool:
+def _written_by_unrecorded_import(repo: Repo, head: Commit | None, req: ImportRequest) -> bool:
     """Our own commit, from a run whose result was not saved: on top of the last recorded one,
     or, with nothing recorded (a first import), holding exactly the remote tree it names."""
-    imported = trailer_sha(head.message)
+    imported = trailer_sha(head.message) if head is not None else None
     if imported is None:
         return False
     if req.last_local_sha is not None:

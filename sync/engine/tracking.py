@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from dulwich.file import FileLocked
 from dulwich.objects import Commit
 from dulwich.refs import DiskRefsContainer
 from dulwich.repo import ParentsProvider, Repo
@@ -102,7 +103,11 @@ def read_ref(repo: Repo, ref: bytes) -> bytes | None:
 
 def cas_ref(repo: Repo, ref: bytes, old: bytes | None, new: bytes) -> None:
     """Move a tracking ref from ``old`` (None: must not exist) to ``new``, or raise RefConflict."""
-    if not _refs(repo.controldir()).set_if_equals(ref, old or storage.ZERO_SHA, new):
+    try:
+        ok = _refs(repo.controldir()).set_if_equals(ref, old or storage.ZERO_SHA, new)
+    except FileLocked as exc:  # another writer holds it: a conflict like any lost race
+        raise RefConflict(f"{ref.decode()} is being updated by someone else") from exc
+    if not ok:
         raise RefConflict(f"{ref.decode()} moved while it was being updated")
 
 
