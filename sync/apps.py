@@ -6,4 +6,7 @@ class SyncConfig(AppConfig):
     label = "sync"
 
     def ready(self) -> None:
-        from sync import receivers  # noqa: F401 - connects push and connection signals
+        from sync import (
+            receivers,  # noqa: F401 - connects push and connection signals
+            tracking_refs,  # noqa: F401 - tracking refs go with their config
+        )

@@ -11,6 +11,7 @@ from repos.models import Repository
 from repos.validation import branch_error
 from sync import hooks
 from sync.models import SyncConfig, SyncState
+from sync.tracking_refs import tracking_refs_forget
 from sync.validation import clean_remote
 
 _RESETS = ("remote", "branch", "direction")
@@ -84,6 +85,7 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
                                    "updated_at"])
         if reset:
             SyncState.objects.filter(config=config).delete()
+            tracking_refs_forget(config=config)
         if hook_relevant:
             hooks.reconcile(config, old_remote=old_remote)
     return config

@@ -20,8 +20,10 @@ from dulwich.repo import Repo
 
 from core.errors import NotFound, ProviderRejected, RefConflict
 from repos import storage
+from sync.engine import tracking
 from sync.engine.api_common import refuse_if_remote_moved
 from sync.engine.fetch import fetch_branch_tip
+from sync.engine.recovery import local_reader, recovered_export
 from sync.engine.transport import RequestsHttpGitClient, git_errors, make_client
 from sync.engine.types import LOCAL_TRAILER, ExportRequest, SyncResult
 
@@ -35,17 +37,20 @@ def run_export(req: ExportRequest, session: requests.Session) -> SyncResult:
         raise ValueError("the generic git export needs smart-HTTP access (req.remote)")
     client = make_client(req.remote, session)
     bref = storage.branch_ref(req.branch)
-    with storage.open_repo(req.repo_path) as repo:
+    with tracking.open_repo(req.repo_path) as repo:
         local = storage.read_ref(repo, bref)  # first: this is the sha the run records as exported
         if local is None:
             raise NotFound(f"The local branch '{req.branch}' does not exist")
         with git_errors(req.remote_label):
             remote = client.get_refs(b"", ref_prefix=[bref]).refs.get(bref)
-        if remote == local:
-            return SyncResult("skipped", local.decode(), local.decode(), message="Up to date")
-        if remote is not None and remote not in repo.object_store:
+        if remote is not None and remote != local and remote not in repo.object_store:
             _fetch_remote_tip(repo, client, req, remote)  # first: recovery reads the tip here
-        refuse_if_remote_moved(repo, req, remote.decode() if remote else None, local)
+        head = remote.decode() if remote else None
+        if recovered := recovered_export(repo, req, head, local, local_reader(repo)):
+            return recovered
+        if remote == local:
+            return SyncResult("skipped", head, local.decode(), message="Up to date")
+        refuse_if_remote_moved(repo, req, head, local)
         return _push(repo, client, req, local, remote)
 
 

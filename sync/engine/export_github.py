@@ -37,7 +37,13 @@ from sync.engine.api_common import (
     with_retries,
 )
 from sync.engine.github_tree import Changes, diff_dirs, from_leaves, local_lister, remote_lister
-from sync.engine.recovery import PLACEHOLDER, PLACEHOLDER_MESSAGE, CommitInfo, CommitReader
+from sync.engine.recovery import (
+    PLACEHOLDER,
+    PLACEHOLDER_MESSAGE,
+    CommitInfo,
+    CommitReader,
+    recovered_export,
+)
 from sync.engine.types import ExportRequest, SyncResult
 
 __all__ = ["PLACEHOLDER", "run_export"]
@@ -64,7 +70,8 @@ def run_export(req: ExportRequest, api: GitHubApi, *, pacer: Pacer | None = None
         refuse_if_remote_moved(repo, req, head, local, _reader(api, remote, pacer, calls))
         base_tree, changes = _remote_changes(repo, api, remote, head, local_tree, pacer, calls)
         if base_tree == local_tree.decode():
-            return SyncResult("skipped", head, local.decode(), message="Remote already matches",
+            return recovered_export(repo, req, head, local, _reader(api, remote, pacer, calls)) \
+                or SyncResult("skipped", head, local.decode(), message="Remote already matches",
                               requests=calls.n)
         plan = _plan(repo, changes)
         parent = head

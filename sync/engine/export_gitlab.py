@@ -48,7 +48,7 @@ from sync.engine.api_common import (
     refuse_if_remote_moved,
     with_retries,
 )
-from sync.engine.recovery import CommitInfo, CommitReader
+from sync.engine.recovery import CommitInfo, CommitReader, recovered_export
 from sync.engine.types import ExportRequest, SyncResult
 
 MAX_ACTIONS = 500
@@ -69,7 +69,8 @@ def run_export(req: ExportRequest, api: GitLabApi, *, pacer: Pacer | None = None
         actions, warnings, changed, deleted = _actions(repo, local_leaves(repo, local_tree),
                                                        remote_leaves)
         if not actions and (head is not None or start is None):
-            return SyncResult("skipped", head, local.decode(), warnings=warnings,
+            return recovered_export(repo, req, head, local, _reader(api, remote, pacer)) \
+                or SyncResult("skipped", head, local.decode(), warnings=warnings,
                               message=_summary("Remote already matches", warnings))
         if not actions:
             sha = _create_branch(api, req, start, pacer)

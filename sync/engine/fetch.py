@@ -3,24 +3,32 @@
 Why not ``GitClient.fetch``: it builds its haves from ``refs/heads/*`` (the local branch, whose
 commits the remote never saw) and so re-downloads the whole snapshot on every import. Here the
 haves come from the hidden tracking ref, the fetch is always ``depth=1`` (we only need the tip's
-tree, never remote history, even after a force-push on the remote), and the pack is spooled to a
-file inside the object store and indexed from there: memory stays bounded whatever the repo size.
+tree, never remote history, even after a force-push on the remote), and the pack is written
+straight into a new pack file of the object store and indexed from there: memory stays bounded
+whatever the repo size. The shallow boundary goes to the sync area (``sync.engine.tracking``),
+never to git's own ``shallow`` file.
+
+An aborted fetch leaves no file behind: whatever fails before the pack is moved in (network,
+a damaged pack, a time limit while indexing), the temporary ``objects/pack/tmp*.pack`` is removed.
 """
 
 from __future__ import annotations
 
-import tempfile
+import zlib
+from contextlib import suppress
 from dataclasses import dataclass
 
+from dulwich.errors import ApplyDeltaError, ChecksumMismatch
 from dulwich.object_store import ObjectStoreGraphWalker
 from dulwich.objects import Commit
 from dulwich.repo import ParentsProvider, Repo
 
 from core.errors import ProviderError, ProviderNotFound
 from repos import storage
+from sync.engine import tracking
 from sync.engine.transport import RequestsHttpGitClient, git_errors
 
-_SPOOL_IN_MEMORY = 1 << 20  # small incremental packs never touch the disk twice
+_DAMAGED = (ChecksumMismatch, ApplyDeltaError, zlib.error, AssertionError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -30,46 +38,68 @@ class Fetched:
 
 
 class _PackSpool:
-    """Collects the incoming pack and hands it to dulwich's streaming indexer.
+    """The incoming pack, written into dulwich's new pack file (``objects/pack/tmp*.pack``).
 
-    A thin pack (we sent haves) deltas against objects we already hold, so it is spooled and then
-    completed by ``add_thin_pack``. A pack fetched with no haves is self-contained: it is written
-    straight into a new pack file and indexed once (``add_pack``), skipping a full copy and a
-    second decompression pass over every object.
+    dulwich indexes it in place and completes a thin pack (one that deltas against objects we
+    already hold) with those bases. The file is removed on every path that does not move it in.
     """
 
-    def __init__(self, repo: Repo, *, thin: bool) -> None:
-        self._repo = repo
+    def __init__(self, repo: Repo, label: str) -> None:
+        self._file, self._commit, self._abort = repo.object_store.add_pack()
+        self._label = label
+        self._open = True
         self.size = 0
-        self._done = False
-        if thin:
-            self._file = tempfile.SpooledTemporaryFile(
-                max_size=_SPOOL_IN_MEMORY, prefix="incoming-", dir=repo.object_store.path
-            )
-            self._finish, self._abort = self._add_thin, self._file.close
-        else:
-            self._file, self._finish, self._abort = repo.object_store.add_pack()
 
     def write(self, data: bytes) -> int:
         self._file.write(data)
         self.size += len(data)
         return len(data)
 
-    def _add_thin(self) -> None:
-        self._file.seek(0)
-        self._repo.object_store.add_thin_pack(self._file.read, None)
-        self._file.close()
-
     def commit(self) -> None:
-        self._done = True
-        if self.size:
-            self._finish()
-        else:
-            self._abort()
+        if not self.size:
+            self.close()
+            return
+        try:
+            self._commit()
+        except Exception as exc:
+            cause = _damage(exc)
+            if cause is None:
+                raise
+            raise ProviderError(
+                f"{self._label} sent a damaged pack ({type(cause).__name__}); nothing was stored"
+            ) from exc
+        self._open = False
 
     def close(self) -> None:
-        if not self._done:
-            self._abort()
+        """Drop the temporary pack unless it was moved in (idempotent; never masks an error)."""
+        if self._open:
+            self._open = False
+            with suppress(OSError):  # already moved or removed by dulwich's own cleanup
+                self._abort()
+
+
+def _damage(exc: BaseException | None) -> BaseException | None:
+    """The pack error behind ``exc`` (dulwich may raise another one while closing the pack)."""
+    while exc is not None:
+        if isinstance(exc, _DAMAGED):
+            return exc
+        exc = exc.__context__
+    return None
+
+
+def _receive(repo: Repo, client: RequestsHttpGitClient, label: str, determine_wants,
+             walker: ObjectStoreGraphWalker, ref: bytes, depth: int):
+    spool = _PackSpool(repo, label)
+    try:
+        with git_errors(label):
+            result = client.fetch_pack(b"", determine_wants, walker, spool.write, depth=depth,
+                                       ref_prefix=[ref])
+        spool.commit()
+    finally:
+        spool.close()
+    if spool.size:
+        tracking.record_shallow(repo, result.new_shallow, result.new_unshallow)
+    return spool.size
 
 
 def fetch_branch_tip(
@@ -89,24 +119,13 @@ def fetch_branch_tip(
         resolved["sha"] = sha
         return [] if sha is None or sha in repo.object_store else [sha]
 
-    walker = _walker(repo, haves)
-    spool = _PackSpool(repo, thin=bool(walker.heads))
-    try:
-        with git_errors(label):
-            result = client.fetch_pack(
-                b"", determine_wants, walker, spool.write, depth=1, ref_prefix=[ref]
-            )
-        spool.commit()
-    finally:
-        spool.close()
+    size = _receive(repo, client, label, determine_wants, _walker(repo, haves), ref, 1)
     sha = resolved.get("sha")
     if sha is None:
         raise ProviderNotFound(f"{label} has no branch '{branch}'")
-    if spool.size:
-        repo.update_shallow(result.new_shallow, result.new_unshallow)
     if not isinstance(repo.object_store[sha] if sha in repo.object_store else None, Commit):
         raise ProviderError(f"{label} did not send the commit {sha.decode()} of '{branch}'")
-    return Fetched(sha=sha, pack_bytes=spool.size)
+    return Fetched(sha=sha, pack_bytes=size)
 
 
 def deepen_tip(
@@ -120,26 +139,17 @@ def deepen_tip(
     def determine_wants(refs: dict, depth: int | None = None) -> list[bytes]:
         return [tip] if refs.get(ref) == tip else []
 
-    spool = _PackSpool(repo, thin=True)
-    try:
-        with git_errors(label):
-            result = client.fetch_pack(b"", determine_wants, _walker(repo, [tip]), spool.write,
-                                       depth=depth, ref_prefix=[ref])
-        spool.commit()
-    finally:
-        spool.close()
-    if spool.size:
-        repo.update_shallow(result.new_shallow, result.new_unshallow)
-    return spool.size
+    return _receive(repo, client, label, determine_wants, _walker(repo, [tip]), ref, depth)
 
 
 def _walker(repo: Repo, haves: list[bytes]) -> ObjectStoreGraphWalker:
     """Advertise only commits the remote knows (earlier fetched tips), with their shallow edges."""
-    all_shallow = repo.get_shallow()
+    all_shallow = tracking.shallow_marks(repo)
     present = [h for h in dict.fromkeys(haves) if h and h in repo.object_store]
     parents = ParentsProvider(repo.object_store, shallows=all_shallow)
-    # Tell the server only the shallow boundaries behind our haves: the file gains a line per
-    # import, and the server needs no more than this to avoid assuming history we never fetched.
+    # Tell the server only the shallow boundaries behind our haves: it needs no more than this
+    # to avoid assuming history we never fetched (without them it would send a pack missing
+    # objects that only the unfetched ancestors hold).
     shallow = _shallow_behind(present, parents, all_shallow)
     return ObjectStoreGraphWalker(present, parents.get_parents, shallow=shallow)
 

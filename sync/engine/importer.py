@@ -21,6 +21,7 @@ from dulwich.repo import Repo
 
 from core.errors import Diverged, RefConflict
 from repos import storage
+from sync.engine import tracking
 from sync.engine.fetch import deepen_tip, fetch_branch_tip
 from sync.engine.transport import make_client
 from sync.engine.types import (
@@ -37,8 +38,8 @@ REMOTE_WALK = 50
 
 def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
     client = make_client(req.remote, session)
-    with storage.open_repo(req.repo_path) as repo:
-        tracked = storage.read_ref(repo, req.tracking_ref)
+    with tracking.open_repo(req.repo_path) as repo:
+        tracked = tracking.read_ref(repo, req.tracking_ref)
         haves = [tracked, _b(req.last_remote_sha)]
         fetched = fetch_branch_tip(
             repo, client, req.branch, haves=[h for h in haves if h], label=req.remote_label
@@ -57,9 +58,9 @@ def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
 
 
 def _move_tracking_ref(repo: Repo, ref: bytes, sha: bytes) -> None:
-    current = storage.read_ref(repo, ref)
+    current = tracking.read_ref(repo, ref)
     if current != sha:
-        storage.cas_ref(repo, ref, current, sha, message=b"coregit-sync: fetched remote tip")
+        tracking.cas_ref(repo, ref, current, sha)
 
 
 def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[], None]
@@ -78,7 +79,8 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[
     head_tree = head_commit.tree if head_commit else None
     if head_tree == remote_tree:
         return SyncResult("skipped", rsha, _s(head), message="Local branch already matches remote")
-    if not req.force and not _remote_holds_local(repo, req, remote_sha, head, deepen):
+    if not req.force and not _written_by_unrecorded_import(repo, head_commit, req) \
+            and not _remote_holds_local(repo, req, remote_sha, head, deepen):
         _refuse_if_diverged(req, head_commit)
 
     diff = storage.diff_trees(repo, head_tree, remote_tree)
@@ -102,7 +104,7 @@ def _refuse_if_diverged(req: ImportRequest, head: Commit | None) -> None:
     if head is None:
         return  # nothing local to lose
     if req.last_local_sha is not None:
-        if head.id.decode() == req.last_local_sha or _written_by_unrecorded_import(head, req):
+        if head.id.decode() == req.last_local_sha:
             return
         what = (
             f"the local branch '{req.branch}' has commits the last import did not write "
@@ -139,10 +141,19 @@ def _holds(repo: Repo, tip: bytes, head: bytes, limit: int) -> bool:
     return False
 
 
-def _written_by_unrecorded_import(head: Commit, req: ImportRequest) -> bool:
-    """Our own commit on top of the last recorded one, from a run whose result was not saved."""
-    parents = [p.decode() for p in head.parents]
-    return trailer_sha(head.message) is not None and parents == [req.last_local_sha]
+def _written_by_unrecorded_import(repo: Repo, head: Commit | None, req: ImportRequest) -> bool:
+    """Our own commit, from a run whose result was not saved: on top of the last recorded one,
+    or, with nothing recorded (a first import), holding exactly the remote tree it names."""
+    imported = trailer_sha(head.message) if head is not None else None
+    if imported is None:
+        return False
+    if req.last_local_sha is not None:
+        return [p.decode() for p in head.parents] == [req.last_local_sha]
+    try:
+        remote = _commit(repo, imported.encode())
+    except (KeyError, ValueError):  # pruned, or not a sha at all
+        return False
+    return remote is not None and remote.tree == head.tree
 
 
 def _is_import_of(commit: Commit, remote_sha: str, remote_tree: bytes) -> bool:

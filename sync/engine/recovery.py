@@ -21,7 +21,7 @@ from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
 from repos import storage
-from sync.engine.types import ExportRequest, local_trailer_sha, trailer_sha
+from sync.engine.types import ExportRequest, SyncResult, local_trailer_sha, trailer_sha
 
 WALK_LIMIT = 50
 HISTORY_LIMIT = 1000
@@ -144,3 +144,39 @@ def _exported_from_here(req: ExportRequest, history: LocalHistory, info: CommitI
     if exported is None:
         return False
     return exported == req.last_local_sha or history.contains(exported)
+
+
+def recovered_export(repo: Repo, req: ExportRequest, remote_head: str | None, local: bytes,
+                     read: CommitReader) -> SyncResult | None:
+    """The result of an export whose push landed but was never recorded (the worker died first).
+
+    The remote head is then the local head itself (a fast-forward push) or a commit whose
+    ``Coregit-Sync-Local-Sha`` names it, and the recorded state does not know it yet: that is a
+    success to record, not "up to date". None when the remote head is anything else. Where the
+    reader cannot tell the remote tree (GitLab), call this only once the trees are known equal."""
+    sha = local.decode()
+    if remote_head is None or remote_head == req.last_remote_sha or sha == req.last_local_sha:
+        return None
+    local_tree = storage.commit_tree(repo, local)
+    if remote_head != sha:
+        info = read(remote_head)
+        if info is None or local_trailer_sha(info.message) != sha:
+            return None
+        if info.tree and info.tree != local_tree.decode():
+            return None  # a partial export (GitLab group) names the local head too
+    diff = storage.diff_trees(repo, _recorded_tree(repo, req), local_tree)
+    return SyncResult(
+        "success", remote_head, sha, diff.files_changed, len(diff.deleted),
+        message=f"Exported {sha[:12]} to {req.remote_label} (recovered: the push of an "
+                "unrecorded run had landed)",
+    )
+
+
+def _recorded_tree(repo: Repo, req: ExportRequest) -> bytes | None:
+    """The tree the remote held at the last recorded export, when it is known here."""
+    for sha in (req.last_local_sha, req.last_remote_sha):
+        if sha and sha.encode() in repo.object_store:
+            obj = repo[sha.encode()]
+            if isinstance(obj, Commit):
+                return obj.tree
+    return None

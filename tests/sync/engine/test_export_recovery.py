@@ -124,8 +124,12 @@ def test_github_rerun_of_an_unrecorded_export_reports_it_without_a_new_commit(
 
     again = to_github(env, fake_clock, **recorded(first))  # the redelivered task: old state
 
-    assert again.status == "skipped" and again.remote_sha == second.remote_sha
+    # The push had landed: a success to record (with the commit), not "up to date".
+    assert (again.status, again.remote_sha, again.commit_sha) == (
+        "success", second.remote_sha, second.commit_sha)
+    assert "recovered" in again.message and again.files_changed == 1
     assert github_fake.branch_sha(GH) == second.remote_sha
+    assert to_github(env, fake_clock, **recorded(again)).status == "skipped"  # once recorded
 
 
 def test_github_foreign_commit_after_an_unrecorded_export_still_diverges(
@@ -175,8 +179,11 @@ def test_git_rerun_of_an_unrecorded_push_on_top_is_recognised(env, session):
 
     again = _git(env, access, session, **recorded(first))
 
-    assert again.status == "skipped" and again.remote_sha == second.remote_sha
+    assert (again.status, again.remote_sha, again.commit_sha) == (
+        "success", second.remote_sha, second.commit_sha)
+    assert "recovered" in again.message
     assert bare_ref(target, env.home) == second.remote_sha
+    assert _git(env, access, session, **recorded(again)).status == "skipped"  # once recorded
 
 
 def test_git_unrecorded_fast_forward_then_more_local_work_exports_it(env, session):
@@ -248,3 +255,55 @@ def test_gitlab_retry_of_a_new_branch_started_from_the_default_branch(env, gitla
     assert gitlab_fake.tree_sha(GL, "feature") == bare_tree(env.local, env.home,
                                                              "refs/heads/feature")
     assert len(_history(gitlab_fake, GL, main, "feature")) == 2  # no repeated group
+
+
+def test_gitlab_rerun_of_an_unrecorded_export_is_a_recovered_success(env, gitlab_fake):
+    gitlab_fake.create_project(GL, empty=True)
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = to_gitlab(env)
+    wt.write("a.txt", "2\n")
+    wt.write("b.txt", "new\n")
+    wt.commit()
+    wt.push()
+    second = to_gitlab(env, **recorded(first))  # landed, then the worker died: never recorded
+
+    again = to_gitlab(env, **recorded(first))
+
+    assert (again.status, again.remote_sha, again.commit_sha) == (
+        "success", second.remote_sha, second.commit_sha)
+    assert "recovered" in again.message and (again.files_changed, again.deleted) == (2, 0)
+    assert gitlab_fake.branch_sha(GL) == second.remote_sha
+    assert to_gitlab(env, **recorded(again)).status == "skipped"
+
+
+def test_gitlab_half_applied_export_is_completed_not_reported_recovered(env, gitlab_fake,
+                                                                       monkeypatch):
+    first = _gitlab_half_applied(env, gitlab_fake, monkeypatch)  # group 1 names the local head
+
+    again = to_gitlab(env, **recorded(first))
+
+    assert again.status == "success" and "recovered" not in again.message
+    assert bare_tree(env.local, env.home) == gitlab_fake.tree_sha(GL)
+
+
+def test_git_unrecorded_fast_forward_is_a_recovered_success(env, session):
+    target, access = env.remote_repo()
+    wt = env.worktree(env.local, "w")
+    wt.write("a.txt", "1\n")
+    wt.commit()
+    wt.push()
+    first = _git(env, access, session)
+    wt.write("a.txt", "2\n")
+    head = wt.commit()
+    wt.push()
+    _git(env, access, session, **recorded(first))  # fast-forwarded, never recorded
+
+    again = _git(env, access, session, **recorded(first))
+
+    assert (again.status, again.remote_sha, again.commit_sha) == ("success", head, head)
+    assert "recovered" in again.message and again.files_changed == 1
+    assert bare_ref(target, env.home) == head
+    assert _git(env, access, session, **recorded(again)).status == "skipped"

@@ -4,7 +4,7 @@ import pytest
 
 from core.errors import Diverged, ProviderAuthError, ProviderNotFound, RefConflict, UnsafeAddress
 from repos import storage
-from sync.engine import importer
+from sync.engine import importer, tracking
 from sync.engine.importer import run_import
 from sync.engine.types import ImportRequest
 from tests.sync.engine.worktree import bare_ref, bare_tree, fill_rich_tree
@@ -48,8 +48,10 @@ def test_first_import_reproduces_the_remote_tree_exactly(env, session):
     with storage.open_repo(env.local) as repo:
         commit = repo[sha]
         assert f"Coregit-Sync-Remote-Sha: {rsha}".encode() in commit.message
-        assert storage.read_ref(repo, TRACK).decode() == rsha
-        assert repo.get_shallow() == {rsha.encode()}
+        # The depth-1 boundary and the tracking ref live in the sync area, out of git's view.
+        assert storage.read_ref(repo, TRACK) is None and repo.get_shallow() == set()
+        assert tracking.read_ref(repo, TRACK).decode() == rsha
+        assert tracking.shallow_marks(repo) == set()  # a root commit: no parent is missing
 
 
 def test_no_change_is_skipped_and_deletions_are_counted(env, session):
