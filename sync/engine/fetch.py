@@ -16,7 +16,7 @@ from dulwich.object_store import ObjectStoreGraphWalker
 from dulwich.objects import Commit
 from dulwich.repo import ParentsProvider, Repo
 
-from core.errors import ProviderError, ProviderNotFound
+from core.errors import ProviderError, RefNotFound
 from repos import storage
 from sync.engine.transport import RequestsHttpGitClient, git_errors
 
@@ -101,7 +101,7 @@ def fetch_branch_tip(
         spool.close()
     sha = resolved.get("sha")
     if sha is None:
-        raise ProviderNotFound(f"{label} has no branch '{branch}'")
+        raise RefNotFound(f"{label} has no branch '{branch}'")
     if spool.size:
         repo.update_shallow(result.new_shallow, result.new_unshallow)
     if not isinstance(repo.object_store[sha] if sha in repo.object_store else None, Commit):
