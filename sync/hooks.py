@@ -17,7 +17,13 @@ from django.db import transaction
 
 from connections.clients import PROVIDER_NAMES, connection_client
 from connections.models import Connection
-from core.errors import ProviderError
+from core.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRejected,
+    RemoteAccessDenied,
+)
 from sync.models import SyncConfig
 
 logger = logging.getLogger(__name__)
@@ -53,9 +59,16 @@ def site_of(config: SyncConfig) -> HookSite:
 def register(config: SyncConfig) -> None:
     """Create the hook on the provider and put its id and secret on ``config`` (not saved)."""
     secret = secrets.token_urlsafe(32)
-    hook = connection_client(config.connection).create_hook(
-        config.remote, url=hook_url(config), secret=secret, branch=config.branch
-    )
+    try:
+        hook = connection_client(config.connection).create_hook(
+            config.remote, url=hook_url(config), secret=secret, branch=config.branch
+        )
+    except (ProviderAuthError, ProviderNotFound, ProviderRejected) as exc:
+        # The provider answered and said no (e.g. the token may not manage hooks): the user's
+        # to fix, not a provider failure.
+        name = PROVIDER_NAMES.get(config.provider, config.provider)
+        raise RemoteAccessDenied(f"{name} refused to register the push webhook on "
+                                 f"{config.remote}: {exc.message}", status=exc.status) from None
     config.set_secret("webhook_secret_ciphertext", secret)
     config.webhook_id = hook.id
 
