@@ -60,8 +60,15 @@ class GitLabClient(TokenClient):
     def get_user(self) -> ProviderUser:
         return ProviderUser(username=self._get("/user")["username"])
 
+    def _project_data(self, remote: str) -> dict:
+        try:
+            return self._get(self._project(remote))
+        except ProviderNotFound as exc:
+            raise RemoteNotFound(f"GitLab has no project '{remote}', or the token cannot see it "
+                                 f"({exc.message})", status=404) from None
+
     def get_repo(self, remote: str) -> RemoteRepo:
-        data = self._get(self._project(remote))
+        data = self._project_data(remote)
         return RemoteRepo(
             full_name=data.get("path_with_namespace") or project_path(remote),
             default_branch=data.get("default_branch") or None,
@@ -72,11 +79,7 @@ class GitLabClient(TokenClient):
     def get_repo_access(self, remote: str) -> RepoAccess:
         """Developer (30) or higher on the project or its group may push; GitLab omits
         ``permissions`` for some tokens, and then nothing is known."""
-        try:
-            data = self._get(self._project(remote))
-        except ProviderNotFound as exc:
-            raise RemoteNotFound(f"GitLab has no project '{remote}', or the token cannot see it "
-                                 f"({exc.message})", status=404) from None
+        data = self._project_data(remote)
         perms = data.get("permissions")
         levels = [(perms.get(k) or {}).get("access_level") for k in
                   ("project_access", "group_access")] if isinstance(perms, dict) else []

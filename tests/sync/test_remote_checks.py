@@ -150,3 +150,19 @@ def test_trigger_naming_a_missing_branch_is_422(api, repo, git_remote, git_confi
     assert (run.status, run.error_code) == ("error", "provider.ref_not_found")
     with storage.open_repo(repo.disk_path) as r:
         assert storage.read_ref(r, b"refs/heads/nope") is None
+
+
+def test_a_run_against_a_remote_that_vanished_is_422_not_502(api, repo, gh, monkeypatch):
+    from core.errors import http_status_for_code
+    from sync import run_services
+
+    conn = _conn(api, "github", "ghp_rw")
+    made = api.post(CONFIG, {"connection_id": conn, "remote": "octocat/exists"}, format="json")
+    assert made.status_code == 201
+    del gh.repos["octocat/exists"]  # deleted on GitHub after the config was made
+    monkeypatch.setattr(run_services, "enqueue", lambda run: None)  # executed here, not a worker
+    run = run_services.sync_run_request(config=SyncConfig.objects.get(), trigger="api")
+    run_services.sync_run_execute(run_id=run.id)
+    run.refresh_from_db()
+    assert (run.status, run.error_code) == ("error", "provider.remote_not_found")
+    assert http_status_for_code(run.error_code) == 422
