@@ -150,9 +150,8 @@ def sync_config_delete(*, config: SyncConfig) -> list[str]:
     provider hook that could not be removed."""
     warnings: list[str] = []
     with transaction.atomic():
-        sync_config_runs_cancel(config=config)
         hooks.remove_after_commit(hooks.site_of(config), warnings)
-        config.delete()
+        config.delete()  # its unfinished runs end first (sync.receivers)
     return warnings
 
 

@@ -4,6 +4,7 @@ The deleting receivers return a list that fills with warnings once the deletion 
 the provider refused to remove); the deleting service passes them on to its response.
 """
 
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from connections.signals import connection_deleting
@@ -17,9 +18,15 @@ from sync.models import SyncConfig
 def _remove_after_commit(configs) -> list[str]:
     warnings: list[str] = []
     for config in configs:
-        sync_config_runs_cancel(config=config)
         hooks.remove_after_commit(hooks.site_of(config), warnings)
     return warnings
+
+
+@receiver(pre_delete, sender=SyncConfig)
+def _end_unfinished_runs(sender, instance, **kwargs) -> None:
+    """However a config goes (API, cascade from its connection, the admin), its runs stay in the
+    history; the unfinished ones end there, so no worker or reaper acts on a config-less run."""
+    sync_config_runs_cancel(config=instance)
 
 
 @receiver(connection_deleting)

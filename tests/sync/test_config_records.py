@@ -76,3 +76,23 @@ def test_git_credentials_answer_403_to_a_read_only_key(api, repo, scoped_key, ma
     assert client.delete("/v1/repos/git-credentials", {"id": cred},
                          format="json").status_code == status
     assert api.delete("/v1/repos/git-credentials", {"id": cred}, format="json").status_code == 204
+
+
+def test_a_config_deleted_with_its_connection_ends_its_unfinished_runs(api, repo, tmp_path):
+    from tests.fakes.github import FakeGitHub
+
+    gh = FakeGitHub(tmp_path)
+    gh.add_token("ghp_x")
+    gh.create_repo("o/r", empty=False)
+    with gh.mock():
+        conn = api.post("/v1/connections", {"provider": "github", "label": "GH",
+                        "access_token": "ghp_x"}, format="json").json()["id"]
+        api.post("/v1/repos/app/sync/config", {"connection_id": conn, "remote": "o/r"},
+                 format="json")
+        config = SyncConfig.objects.get()
+        run = SyncRun.objects.create(org_id=config.org_id, config=config, repository=repo,
+                                     branch="main", direction="import")
+        assert api.delete(f"/v1/connections/{conn}").status_code == 200
+    run.refresh_from_db()
+    assert (run.config_id, run.status, run.error_code) == (None, "error", "sync.config_deleted")
+    assert [r["id"] for r in api.get("/v1/repos/app/sync/history").json()["runs"]] == [run.id]
