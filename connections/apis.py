@@ -86,8 +86,8 @@ class ConnectionDetailApi(APIView):
 
     def delete(self, request, connection_id: str):
         conn = selectors.connection_get(org=request.user.org, connection_id=connection_id)
-        services.connection_delete(connection=conn)
-        return Response({"deleted": True})
+        warnings = services.connection_delete(connection=conn)
+        return Response({"deleted": True, **({"warnings": warnings} if warnings else {})})
 
 
 class ConnectionTestApi(APIView):

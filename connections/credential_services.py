@@ -5,16 +5,19 @@ from django.db import IntegrityError, transaction
 from accounts.principal import Principal
 from connections.models import GitCredential
 from connections.selectors import git_credential_get
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from repos.models import Repository
 from repos.selectors import repository_by_id
 
 
 def _writable_repo(principal: Principal, repo_id: str) -> Repository:
+    """404 before 403, as on /v1/repos: a key that cannot even read the repository does not
+    learn that it (or its credential) exists; a read-only key is told it lacks write."""
     repo = repository_by_id(org=principal.org, repo_id=repo_id)
-    if not principal.can(repo.full_path, "write"):
-        # A key that may not change the repository must not learn about its credential either.
+    if not principal.can(repo.full_path, "read"):
         raise NotFound("Repository not found")
+    if not principal.can(repo.full_path, "write"):
+        raise Forbidden(f"This API key lacks 'write' on {repo.full_path}")
     return repo
 
 

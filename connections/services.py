@@ -113,10 +113,13 @@ def connection_test(*, connection: Connection) -> dict:
         return {"valid": False, "error": exc.message}
 
 
-def connection_delete(*, connection: Connection) -> None:
-    """Delete the connection; its sync configs go with it (their webhooks removed best effort)."""
+def connection_delete(*, connection: Connection) -> list[str]:
+    """Delete the connection; its sync configs go with it. Their webhooks are removed after the
+    commit, best effort: returns the warnings of those the provider would not remove."""
     from connections.signals import connection_deleting
 
     with transaction.atomic():
-        connection_deleting.send(sender=Connection, connection=connection)
+        replies = connection_deleting.send(sender=Connection, connection=connection)
         connection.delete()
+    # The receivers' lists were filled by their on-commit removals as the block above committed.
+    return [w for _, reply in replies if isinstance(reply, list) for w in reply]

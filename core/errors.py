@@ -141,3 +141,34 @@ def http_status_for_code(code: str) -> int:
         if cls.code == code:
             return cls.http_status
     return 500
+
+
+# --- user errors about the remote (issue 12): the provider answered, the request named wrong ---
+class RemoteNotFound(ProviderNotFound):
+    """The remote repository does not exist, or the credential cannot see it."""
+
+    code = "provider.remote_not_found"
+    http_status = 422
+    default_message = "The remote repository does not exist or the credential cannot see it"
+
+
+class RefNotFound(ProviderNotFound):
+    """The remote (or local) repository has no such branch."""
+
+    code = "provider.ref_not_found"
+    http_status = 422
+    default_message = "The branch does not exist"
+
+
+class RemoteAccessDenied(ProviderAuthError):
+    """The credential can reach the remote but lacks the access the config needs."""
+
+    code = "provider.access_denied"
+    http_status = 422
+    default_message = "The credential lacks the access this sync config needs"
+
+
+class ConfigDeleted(SyncError):
+    code = "sync.config_deleted"
+    http_status = 409
+    default_message = "The sync config was deleted before this run finished"

@@ -165,3 +165,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# A generic-git import with auto_sync has no webhook to register: it polls this often (minutes).
+COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)

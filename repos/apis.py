@@ -61,5 +61,5 @@ class RepoDetailApi(RepoScopedMixin, APIView):
         return Response(repo_body(self.get_repo(request, "read")))
 
     def delete(self, request, **kwargs):
-        services.repository_delete(repo=self.get_repo(request, "write"))
-        return Response({"deleted": True})
+        warnings = services.repository_delete(repo=self.get_repo(request, "write"))
+        return Response({"deleted": True, **({"warnings": warnings} if warnings else {})})

@@ -45,10 +45,13 @@ def repository_create(
     return repo
 
 
-def repository_delete(*, repo: Repository) -> None:
+def repository_delete(*, repo: Repository) -> list[str]:
+    """Delete the repository; returns warnings from best-effort cleanups (e.g. provider hooks)."""
     path = repo.disk_path
     with transaction.atomic():
-        repository_deleting.send(sender=Repository, repository=repo)
+        replies = repository_deleting.send(sender=Repository, repository=repo)
         repo.delete()
         # Remove the files only once the row is really gone.
         transaction.on_commit(lambda: storage.remove(path))
+    # Receivers return lists that their on-commit cleanups filled as the block above committed.
+    return [w for _, reply in replies if isinstance(reply, list) for w in reply]

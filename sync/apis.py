@@ -60,8 +60,8 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         return Response({"updated": True})
 
     def delete(self, request, **kwargs):
-        config_services.sync_config_delete(config=self._config(request))
-        return Response({"deleted": True})
+        warnings = config_services.sync_config_delete(config=self._config(request))
+        return Response({"deleted": True, **({"warnings": warnings} if warnings else {})})
 
     def _config(self, request):
         config = selectors.sync_config_for_repo(repo=self.get_repo(request, "write"))

@@ -51,7 +51,7 @@ def run_body(run: SyncRun) -> dict:
         "status": run.status,
         "message": run.message,
         "remote_sha": run.remote_sha,
-        "commit_sha": run.commit_sha,
+        "commit_sha": run.commit_sha if run.status == SyncRun.Status.SUCCESS else None,
         "trigger": run.trigger,
         "direction": run.direction,
         "branch": run.branch,

@@ -1,20 +1,25 @@
-"""Sync configs: one per repository, validated, with state reset when what it follows changes."""
+"""Sync configs: one per repository, checked against the remote, with state reset when what it
+follows changes, and provider hooks moved without ever being half done (see ``sync.hooks``)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from connections.models import Connection
 from connections.selectors import connection_get
-from core.errors import BadRequest, Conflict
+from core.errors import BadRequest, ConfigDeleted, Conflict
 from repos.models import Repository
 from repos.validation import branch_error
 from sync import hooks
-from sync.models import SyncConfig, SyncState
+from sync.models import SyncConfig, SyncRun, SyncState
+from sync.remote_check import sync_remote_verify
 from sync.tracking_refs import tracking_refs_forget
 from sync.validation import clean_remote
 
 _RESETS = ("remote", "branch", "direction")
+_CHECKS = ("remote", "branch", "direction")  # what the remote check depends on
 
 
 def _provider_for(connection: Connection | None, remote: str) -> str:
@@ -37,6 +42,23 @@ def _check_poll(minutes: int | None) -> None:
                          details={"poll_interval_minutes": ["Ensure this value is >= 5."]})
 
 
+def _needs_polling(config: SyncConfig) -> bool:
+    """A generic git host cannot get our webhook: its import auto-sync runs on a schedule."""
+    return (config.provider == SyncConfig.Provider.GIT and config.direction == "import"
+            and config.auto_sync and config.poll_interval_minutes is None)
+
+
+def _apply_polling_default(config: SyncConfig, *, explicit_null: bool) -> None:
+    if not _needs_polling(config):
+        return
+    if explicit_null:
+        raise BadRequest(
+            "A generic git import with auto_sync needs poll_interval_minutes: git hosts cannot "
+            "register a push webhook here, so the config is polled instead",
+            details={"poll_interval_minutes": ["Required for a git import with auto_sync."]})
+    config.poll_interval_minutes = settings.COREGIT_GIT_POLL_MINUTES
+
+
 def sync_config_create(
     *, repo: Repository, remote: str, connection_id: str | None = None,
     direction: str = "import", branch: str | None = None, auto_sync: bool = False,
@@ -53,17 +75,29 @@ def sync_config_create(
         auto_sync=auto_sync, overwrite_diverged=overwrite_diverged,
         poll_interval_minutes=poll_interval_minutes,
     )
+    _apply_polling_default(config, explicit_null=False)
+    if SyncConfig.objects.filter(repository=repo).exists():
+        raise Conflict("This repository already has a sync config")
+    sync_remote_verify(config=config)
+    if hooks.wants_hook(config):
+        hooks.register(config)  # a failure here stores nothing
     try:
         with transaction.atomic():
             config.save(force_insert=True)
-            hooks.reconcile(config)  # a failed registration leaves no config behind
     except IntegrityError as exc:
+        hooks.delete_hook(hooks.site_of(config))  # a concurrent POST won: drop our new hook
         raise Conflict("This repository already has a sync config") from exc
     return config
 
 
 def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
-    """PATCH: any subset of remote, branch, direction, auto_sync, overwrite_diverged, poll."""
+    """PATCH: any subset of remote, branch, direction, auto_sync, overwrite_diverged, poll.
+
+    The new hook (if any) is registered before anything is saved, and the old one removed only
+    after the commit: if the provider refuses the new hook, the config and old hook stay as they
+    were and the provider's error is the answer.
+    """
+    explicit_null = "poll_interval_minutes" in changes and changes["poll_interval_minutes"] is None
     changes = {k: v for k, v in changes.items() if v is not None or k == "poll_interval_minutes"}
     if "branch" in changes:
         _check_branch(changes["branch"])
@@ -71,26 +105,63 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
         _check_poll(changes["poll_interval_minutes"])
     if "remote" in changes:
         changes["remote"] = clean_remote(config.provider, changes["remote"])
-    reset = any(k in changes and changes[k] != getattr(config, k) for k in _RESETS)
-    hook_relevant = reset or ("auto_sync" in changes and changes["auto_sync"] != config.auto_sync)
-    old_remote = config.remote
-    with transaction.atomic():
-        for key, value in changes.items():
-            setattr(config, key, value)
-        # A PATCH is the operator's word that the remote is fixed: resume automatic triggers.
-        config.auto_sync_paused = False
-        config.consecutive_failures = 0
-        # Only these columns: a full save would write back a secret a key rotation just changed.
-        config.save(update_fields=[*changes, "auto_sync_paused", "consecutive_failures",
-                                   "updated_at"])
-        if reset:
-            SyncState.objects.filter(config=config).delete()
-            tracking_refs_forget(config=config)
-        if hook_relevant:
-            hooks.reconcile(config, old_remote=old_remote)
+    changed = {k for k, v in changes.items() if v != getattr(config, k)}
+    old = hooks.site_of(config)
+    for key, value in changes.items():
+        setattr(config, key, value)
+    _apply_polling_default(config, explicit_null=explicit_null)
+    if changed & set(_CHECKS):
+        sync_remote_verify(config=config)
+    keep = hooks.same_hook_serves(old, config) and hooks.wants_hook(config)
+    if not keep:
+        hooks.forget(config)
+        if hooks.wants_hook(config):
+            hooks.register(config)
+    try:
+        _save_update(config, changes, reset=bool(changed & set(_RESETS)), hook_moved=not keep)
+        if not keep:
+            hooks.remove_after_commit(old)
+    except Exception:
+        if not keep:  # the change did not happen: the hook we just made must not stay
+            hooks.delete_hook(hooks.site_of(config))
+        raise
     return config
 
 
-def sync_config_delete(*, config: SyncConfig) -> None:
-    hooks.remove(config)
-    config.delete()
+def _save_update(config: SyncConfig, changes: dict, *, reset: bool, hook_moved: bool) -> None:
+    fields = [*changes, "auto_sync_paused", "consecutive_failures", "updated_at",
+              "poll_interval_minutes"]
+    if hook_moved:
+        fields += ["webhook_id", "webhook_secret_ciphertext"]
+    # A PATCH is the operator's word that the remote is fixed: resume automatic triggers.
+    config.auto_sync_paused = False
+    config.consecutive_failures = 0
+    if reset:  # what was synced before says nothing about the new remote or branch
+        config.last_synced_at = None
+        fields.append("last_synced_at")
+    with transaction.atomic():
+        # Only these columns: a full save would write back a secret a key rotation just changed.
+        config.save(update_fields=sorted(set(fields)))
+        if reset:
+            SyncState.objects.filter(config=config).delete()
+            tracking_refs_forget(config=config)
+
+
+def sync_config_delete(*, config: SyncConfig) -> list[str]:
+    """Delete the config (its runs stay in the repository's history); returns warnings, e.g. a
+    provider hook that could not be removed."""
+    warnings: list[str] = []
+    with transaction.atomic():
+        hooks.remove_after_commit(hooks.site_of(config), warnings)
+        config.delete()  # its unfinished runs end first (sync.receivers)
+    return warnings
+
+
+def sync_config_runs_cancel(*, config: SyncConfig) -> None:
+    """End the config's unfinished runs: they have nothing left to sync against. A worker still
+    executing one loses its claim, so it records nothing (see ``sync.run_finish``)."""
+    SyncRun.objects.filter(config=config, status__in=[SyncRun.Status.QUEUED,
+                                                      SyncRun.Status.RUNNING]).update(
+        status=SyncRun.Status.ERROR, error_code=ConfigDeleted.code, worker="",
+        message=ConfigDeleted.default_message,
+        completed_at=timezone.now())

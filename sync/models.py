@@ -97,7 +97,9 @@ class SyncRun(models.Model):
 
     id = models.CharField(primary_key=True, max_length=32, default=new_run_id, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    config = models.ForeignKey(SyncConfig, on_delete=models.CASCADE, related_name="runs")
+    # SET_NULL: a deleted config's runs stay in the repository's history.
+    config = models.ForeignKey(SyncConfig, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="runs")
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.API)
@@ -148,12 +150,18 @@ class WebhookDelivery(models.Model):
     run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True,
                             related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
+    # "<branch> <before>..<after>" of a push that queued an import: a captured delivery replayed
+    # under a new delivery id carries the same shas and queues nothing.
+    push_key = models.CharField(max_length=400, blank=True, default="")
 
     class Meta:
         # Per config: GitHub gives every hook fired by one event the same X-GitHub-Delivery, so
         # two configs (two orgs) following one repository each get their own delivery.
         constraints = [models.UniqueConstraint(fields=["provider", "config", "delivery_id"],
-                                               name="uniq_delivery_per_config")]
+                                               name="uniq_delivery_per_config"),
+                       models.UniqueConstraint(fields=["config", "push_key"],
+                                               condition=~models.Q(push_key=""),
+                                               name="uniq_push_per_config")]
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.delivery_id} {self.outcome}"

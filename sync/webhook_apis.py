@@ -1,13 +1,14 @@
-"""HTTP edge of the webhook receivers: size cap, header extraction, candidate lookup."""
+"""HTTP edge of the webhook receivers: size cap, header extraction, candidate lookup.
 
-import json
+Unauthenticated: every check here answers a JSON 4xx for hostile input, never a 500.
+"""
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from sync.models import SyncConfig
+from sync.webhook_payload import parse_object, repository_name
 from sync.webhooks import Delivery, webhook_receive
 
 EVENT_HEADERS = {"github": "X-GitHub-Event", "gitlab": "X-Gitlab-Event"}
@@ -27,20 +28,19 @@ def _candidates(provider: str, config_id: str | None, body: bytes) -> list[SyncC
         return list(qs.filter(id=config_id))
     # The shared URL: match configs following the repository the payload names. The body is not
     # authenticated yet, so every shape of JSON (or none) must simply find nothing.
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return []
     key, field = ("repository", "full_name") if provider == "github" else (
         "project", "path_with_namespace")
-    holder = payload.get(key) if isinstance(payload, dict) else None
-    name = holder.get(field) if isinstance(holder, dict) else None
-    return list(qs.filter(remote__iexact=name)) if isinstance(name, str) and name else []
+    name = repository_name(parse_object(body), key, field)
+    return list(qs.filter(remote__iexact=name)) if name else []
 
 
 @csrf_exempt
-@require_POST
 def receive(request, provider: str, config_id: str | None = None):
+    if request.method != "POST":
+        response = JsonResponse({"error": f"Method {request.method} not allowed",
+                                 "code": "request.method_not_allowed"}, status=405)
+        response["Allow"] = "POST"
+        return response
     limit = settings.COREGIT_MAX_WEBHOOK_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

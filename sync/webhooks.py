@@ -1,14 +1,15 @@
 """Provider webhook receivers: verify, record the delivery, enqueue. Never call a provider.
 
 Each provider has a verifier (constant-time) and a dispatch table from event to handler; unknown
-events are acknowledged and ignored. Deliveries are de-duplicated by the provider's delivery id.
+events are acknowledged and ignored. Deliveries are de-duplicated by the provider's delivery id,
+and pushes by the shas they moved between, so a captured delivery replayed under a new id queues
+nothing. Every field of the (signed, but foreign) payload is shape-checked before use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ from django.db import IntegrityError, transaction
 
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from sync.run_services import sync_run_request
+from sync.webhook_payload import (
+    BadPayload,
+    clean_header,
+    event_header,
+    parse_object,
+    sha_field,
+    text_field,
+)
 
 logger = logging.getLogger(__name__)
 ZERO = "0" * 40
@@ -63,20 +72,31 @@ VERIFIERS: dict[str, Callable[[SyncConfig, Delivery], bool]] = {
 
 # --- push handling ------------------------------------------------------------------------------
 def _push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
-    ref = payload.get("ref") or ""
-    after = payload.get("after") or payload.get("checkout_sha") or ""
+    ref = text_field(payload, "ref")
+    after = sha_field(payload, "after") or sha_field(payload, "checkout_sha")
+    before = sha_field(payload, "before")
     if not ref.startswith("refs/heads/"):
         return "ignored:not_a_branch", None
     if ref != f"refs/heads/{config.branch}":
         return "ignored:other_branch", None
-    if payload.get("deleted") or not after or after == ZERO:
+    if payload.get("deleted") is True or not after or after == ZERO:
         return "ignored:branch_deleted", None
     if not (config.auto_sync and config.direction == "import"):
         return "ignored:auto_sync_off", None
     if config.auto_sync_paused:
         return "ignored:auto_sync_paused", None
+    key = push_key(config.branch, before, after)
+    if WebhookDelivery.objects.filter(config=config, push_key=key).exists():
+        # The same push, delivered again under a new delivery id (a replayed capture).
+        return "ignored:duplicate_push", None
     run = sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
     return "queued", run
+
+
+def push_key(branch: str, before: str, after: str) -> str:
+    """One push: its branch and the shas it moved between. A later push of the same sha (a
+    revert to it, a force-push back) has another ``before`` and so is a new push."""
+    return f"{branch} {before}..{after}"
 
 
 def _ping(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
@@ -89,10 +109,15 @@ HANDLERS: dict[str, dict[str, Callable[[SyncConfig, dict], tuple[str, SyncRun | 
 }
 
 
-def _record(delivery: Delivery, config: SyncConfig, outcome: str, run: SyncRun | None) -> None:
+def _record(delivery: Delivery, config: SyncConfig, outcome: str, run: SyncRun | None,
+            payload: dict) -> None:
+    key = ""
+    if outcome == "queued":
+        key = push_key(config.branch, sha_field(payload, "before"),
+                       sha_field(payload, "after") or sha_field(payload, "checkout_sha"))
     WebhookDelivery.objects.create(
         provider=delivery.provider, delivery_id=delivery.delivery_id, event=delivery.event,
-        config=config, outcome=outcome, run=run,
+        config=config, outcome=outcome, run=run, push_key=key,
     )
 
 
@@ -103,15 +128,14 @@ def webhook_receive(*, delivery: Delivery, candidates: list[SyncConfig]) -> Outc
     if config is None:
         return Outcome(401, {"error": "Invalid or missing webhook signature",
                              "code": "webhook.bad_signature"})
-    if not delivery.delivery_id or len(delivery.delivery_id) > MAX_DELIVERY_ID:
-        return Outcome(400, {"error": "Missing or oversized delivery id header",
+    if clean_header(delivery.delivery_id, MAX_DELIVERY_ID) is None:
+        return Outcome(400, {"error": "Missing or malformed delivery id header",
                              "code": "webhook.bad_id"})
+    if event_header(delivery.event) is None:
+        return Outcome(400, {"error": "Malformed event header", "code": "webhook.bad_event"})
     handler = HANDLERS[delivery.provider].get(delivery.event)
-    try:
-        payload = json.loads(delivery.body) if handler else {}
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
+    payload = parse_object(delivery.body) if handler else {}
+    if payload is None:
         return Outcome(400, {"error": "Body is not a JSON object", "code": "webhook.bad_body"})
     try:
         with transaction.atomic():
@@ -119,8 +143,11 @@ def webhook_receive(*, delivery: Delivery, candidates: list[SyncConfig]) -> Outc
                                               delivery_id=delivery.delivery_id).exists():
                 return Outcome(200, {"status": "duplicate"})
             outcome, run = handler(config, payload) if handler else ("ignored:event", None)
-            _record(delivery, config, outcome, run)
-    except IntegrityError:  # a concurrent redelivery won the race
+            _record(delivery, config, outcome, run, payload)
+    except BadPayload as exc:
+        return Outcome(400, {"error": f"Malformed push payload: {exc}",
+                             "code": "webhook.bad_body"})
+    except IntegrityError:  # a concurrent redelivery (or replay of the same push) won the race
         return Outcome(200, {"status": "duplicate"})
     body = {"status": outcome}
     if run is not None:

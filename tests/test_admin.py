@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 
 from accounts.models import ApiKey
 from sync.models import SyncConfig, SyncRun
+from tests.support.git_http_backend import serve_git
 
 
 @pytest.fixture
@@ -42,10 +43,13 @@ def test_every_admin_page_loads_without_secrets(operator, api, master_key):
         assert not any(secret in page for page in seen), secret
 
 
-def test_sync_now_action_queues_a_run(operator, api):
+def test_sync_now_action_queues_a_run(operator, api, tmp_path):
     api.post("/v1/repos", {"slug": "app"}, format="json")
-    api.post("/v1/repos/app/sync/config", {"remote": "https://git.example.com/x.git"},
-             format="json")
+    with serve_git(tmp_path / "served") as server:  # the config's remote is checked on create
+        server.create_repo("x.git")
+        made = api.post("/v1/repos/app/sync/config", {"remote": server.url("x.git")},
+                        format="json")
+    assert made.status_code == 201, made.json()
     config = SyncConfig.objects.get()
     resp = operator.post("/admin/sync/syncconfig/", {"action": "sync_now",
                                                      "_selected_action": [config.pk]})

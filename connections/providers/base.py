@@ -47,6 +47,15 @@ class RemoteTree:
 
 
 @dataclass(frozen=True)
+class RepoAccess:
+    """What the credential may do on a remote repository (``None``: the provider did not say)."""
+
+    full_name: str
+    empty: bool
+    can_push: bool | None
+
+
+@dataclass(frozen=True)
 class Hook:
     id: int
     url: str
@@ -67,6 +76,7 @@ class GitAccess:
 class ProviderClient(Protocol):
     def get_user(self) -> ProviderUser: ...
     def get_repo(self, remote: str) -> RemoteRepo: ...
+    def get_repo_access(self, remote: str) -> RepoAccess: ...
     def git_access(self, remote: str) -> GitAccess: ...
     def get_branch_sha(self, remote: str, branch: str) -> str | None: ...
     def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook: ...

@@ -15,9 +15,10 @@ from connections.providers.base import (
     RemoteRepo,
     RemoteTree,
     RemoteTreeEntry,
+    RepoAccess,
 )
 from connections.providers.http import TokenClient, normalize_host
-from core.errors import ProviderNotFound, ProviderRejected
+from core.errors import ProviderNotFound, ProviderRejected, RemoteNotFound
 
 GITHUB_API = "https://api.github.com"
 GITHUB_WEB = "https://github.com"
@@ -86,12 +87,30 @@ class GitHubClient(TokenClient):
         """``empty`` is decided by the default branch ref: GitHub reports a ``default_branch`` even
         for a repository with no commits, and ``size`` lags behind pushes, so when ``size`` is 0
         one more call checks whether the default branch exists."""
-        data = self._get(self._repo(remote))
+        data = self._repo_data(remote)
         branch = data.get("default_branch") or None
         empty = not branch or (not data.get("size") and self.get_branch_sha(remote, branch) is None)
         return RemoteRepo(
             full_name=data.get("full_name") or remote, default_branch=branch, empty=empty
         )
+
+    def _repo_data(self, remote: str) -> dict:
+        try:
+            return self._get(self._repo(remote))
+        except ProviderNotFound as exc:
+            raise RemoteNotFound(f"GitHub has no repository '{remote}', or the token cannot "
+                                 f"see it ({exc.message})", status=404) from None
+
+    def get_repo_access(self, remote: str) -> RepoAccess:
+        """``permissions.push`` of ``GET /repos/{owner}/{repo}``; a 404 means the repository does
+        not exist or the token cannot see it (GitHub does not tell the two apart)."""
+        data = self._repo_data(remote)
+        perms = data.get("permissions")
+        push = perms.get("push") if isinstance(perms, dict) else None
+        branch = data.get("default_branch") or None
+        empty = not branch or (not data.get("size") and self.get_branch_sha(remote, branch) is None)
+        return RepoAccess(full_name=data.get("full_name") or remote, empty=empty,
+                          can_push=push if isinstance(push, bool) else None)
 
     def git_access(self, remote: str) -> GitAccess:
         owner, repo = split_remote(remote)

@@ -16,11 +16,13 @@ from connections.providers.base import (
     RemoteCommit,
     RemoteRepo,
     RemoteTreeEntry,
+    RepoAccess,
 )
 from connections.providers.http import TokenClient, normalize_host
-from core.errors import ProviderNotFound
+from core.errors import ProviderNotFound, RemoteNotFound
 
 GITLAB_WEB = "https://gitlab.com"
+DEVELOPER = 30  # the lowest access level that may push
 
 
 
@@ -58,13 +60,34 @@ class GitLabClient(TokenClient):
     def get_user(self) -> ProviderUser:
         return ProviderUser(username=self._get("/user")["username"])
 
+    def _project_data(self, remote: str) -> dict:
+        try:
+            return self._get(self._project(remote))
+        except ProviderNotFound as exc:
+            raise RemoteNotFound(f"GitLab has no project '{remote}', or the token cannot see it "
+                                 f"({exc.message})", status=404) from None
+
     def get_repo(self, remote: str) -> RemoteRepo:
-        data = self._get(self._project(remote))
+        data = self._project_data(remote)
         return RemoteRepo(
             full_name=data.get("path_with_namespace") or project_path(remote),
             default_branch=data.get("default_branch") or None,
             empty=bool(data.get("empty_repo")),
             project_id=data.get("id"),
+        )
+
+    def get_repo_access(self, remote: str) -> RepoAccess:
+        """Developer (30) or higher on the project or its group may push; GitLab omits
+        ``permissions`` for some tokens, and then nothing is known."""
+        data = self._project_data(remote)
+        perms = data.get("permissions")
+        levels = [(perms.get(k) or {}).get("access_level") for k in
+                  ("project_access", "group_access")] if isinstance(perms, dict) else []
+        levels = [lvl for lvl in levels if isinstance(lvl, int)]
+        return RepoAccess(
+            full_name=data.get("path_with_namespace") or project_path(remote),
+            empty=bool(data.get("empty_repo")),
+            can_push=max(levels) >= DEVELOPER if levels else None,
         )
 
     def git_access(self, remote: str) -> GitAccess:

@@ -23,7 +23,7 @@ from dulwich.object_store import ObjectStoreGraphWalker
 from dulwich.objects import Commit
 from dulwich.repo import ParentsProvider, Repo
 
-from core.errors import ProviderError, ProviderNotFound
+from core.errors import ProviderError, RefNotFound
 from repos import storage
 from sync.engine import tracking
 from sync.engine.transport import RequestsHttpGitClient, git_errors
@@ -122,7 +122,7 @@ def fetch_branch_tip(
     size = _receive(repo, client, label, determine_wants, _walker(repo, haves), ref, 1)
     sha = resolved.get("sha")
     if sha is None:
-        raise ProviderNotFound(f"{label} has no branch '{branch}'")
+        raise RefNotFound(f"{label} has no branch '{branch}'")
     if not isinstance(repo.object_store[sha] if sha in repo.object_store else None, Commit):
         raise ProviderError(f"{label} did not send the commit {sha.decode()} of '{branch}'")
     return Fetched(sha=sha, pack_bytes=size)

@@ -19,9 +19,9 @@ from dulwich.errors import GitProtocolError, HangupException
 from core.errors import (
     ProviderAuthError,
     ProviderError,
-    ProviderNotFound,
     ProviderRateLimited,
     ProviderUnavailable,
+    RemoteNotFound,
     UnsafeAddress,
 )
 
@@ -171,7 +171,7 @@ class RequestsHttpGitClient(AbstractHttpGitClient):
                 f"{where} rejected the credentials (HTTP {status})", status=status
             )
         if status == 404:
-            return ProviderNotFound(
+            return RemoteNotFound(
                 f"{where} has no such repository, or the credentials cannot see it", status=status
             )
         if status == 429:

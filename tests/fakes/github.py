@@ -56,6 +56,7 @@ class FakeGitHub(GitDataMixin, RestMixin, FakeProvider):
         self.api = f"{host}/api/v3" if host else "https://api.github.com"
         self.web = host or "https://github.com"
         self.tokens: dict[str, str] = {}
+        self.read_only_logins: set[str] = set()
         self.repos: dict[str, GitHubRepo] = {}
         self.secondary_limit_hits = 0
         self._primary: dict | None = None
@@ -65,8 +66,11 @@ class FakeGitHub(GitDataMixin, RestMixin, FakeProvider):
         self._register()
 
     # ------------------------------------------------------------ test API
-    def add_token(self, token: str, login: str = "octocat") -> None:
+    def add_token(self, token: str, login: str = "octocat", *, push: bool = True) -> None:
+        """``push=False``: the user only has read access (``permissions.push`` is false)."""
         self.tokens[token] = login
+        if not push:
+            self.read_only_logins.add(login)
 
     def create_repo(self, full_name: str, *, empty: bool = True,
                     default_branch: str = "main") -> GitHubRepo:
@@ -199,8 +203,9 @@ class FakeGitHub(GitDataMixin, RestMixin, FakeProvider):
                      "url": f"{self.api}/repos/{gh.full_name}", "clone_url":
                      self.git_url(gh.full_name), "default_branch": gh.default_branch,
                      "size": 0 if gh.empty else 1, "fork": False, "archived": False,
-                     "disabled": False, "permissions": {"admin": True, "push": True,
-                                                        "pull": True}}
+                     "disabled": False, "permissions": {
+                         "admin": req.user not in self.read_only_logins,
+                         "push": req.user not in self.read_only_logins, "pull": True}}
 
     def _get_branch(self, req, owner, name, branch):
         gh = self._repo(owner, name)

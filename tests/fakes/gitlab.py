@@ -48,6 +48,7 @@ class FakeGitLab(CommitsMixin, FakeProvider):
         self.web = (host or "https://gitlab.com").rstrip("/")
         self.api = self.web + "/api/v4"
         self.tokens: dict[str, str] = {}
+        self.access_levels: dict[str, int] = {}
         self.repos: dict[str, GitLabProject] = {}
         self._by_id: dict[int, GitLabProject] = {}
         self._limit: dict | None = None
@@ -55,8 +56,10 @@ class FakeGitLab(CommitsMixin, FakeProvider):
         self._register()
 
     # ------------------------------------------------------------ test API
-    def add_token(self, token: str, username: str = "root") -> None:
+    def add_token(self, token: str, username: str = "root", *, access_level: int = 40) -> None:
+        """``access_level``: 20 Reporter (read), 30 Developer (push), 40 Maintainer."""
         self.tokens[token] = username
+        self.access_levels[username] = access_level
 
     def create_project(self, path: str, *, empty: bool = True,
                        default_branch: str = "main") -> GitLabProject:
@@ -157,7 +160,10 @@ class FakeGitLab(CommitsMixin, FakeProvider):
                      "empty_repo": p.empty, "visibility": "private",
                      "http_url_to_repo": self.git_url(p.path_with_namespace),
                      "web_url": f"{self.web}/{p.path_with_namespace}",
-                     "namespace": {"full_path": namespace, "path": namespace.rpartition("/")[2]}}
+                     "namespace": {"full_path": namespace, "path": namespace.rpartition("/")[2]},
+                     "permissions": {"project_access": {
+                         "access_level": self.access_levels.get(req.user, 40),
+                         "notification_level": 3}, "group_access": None}}
 
     def _get_branch(self, req, pid, branch):
         p = self._project(pid)

@@ -117,6 +117,8 @@ def test_ten_failed_automatic_runs_pause_auto_sync_until_resumed(api, repo, git_
 
     monkeypatch.setattr(executor, "execute", lambda *a: (_ for _ in ()).throw(
         ProviderAuthError("git remote refused the credentials", status=401)))
+    # This test executes the runs itself: publish nothing, or the live worker races it.
+    monkeypatch.setattr(run_services, "enqueue", lambda run: None)
     config = SyncConfig.objects.get()
     SyncConfig.objects.update(poll_interval_minutes=5)
     for _ in range(10):
@@ -137,6 +139,7 @@ def test_a_successful_manual_trigger_resumes_paused_auto_sync(api, repo, git_con
     SyncConfig.objects.update(auto_sync_paused=True, consecutive_failures=10,
                               last_error="boom")
     monkeypatch.setattr(executor, "execute", lambda *a: SyncResult("skipped", "a" * 40, "b" * 40))
+    monkeypatch.setattr(run_services, "enqueue", lambda run: None)  # executed here, not by a worker
     run = run_services.sync_run_request(config=SyncConfig.objects.get(), trigger="api")
     run_services.sync_run_execute(run_id=run.id)
     config = SyncConfig.objects.get()

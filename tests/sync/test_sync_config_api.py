@@ -2,21 +2,26 @@ import pytest
 
 from accounts.services import org_create
 from sync.models import SyncConfig, SyncState
+from tests.fakes.github import FakeGitHub
+from tests.fakes.gitlab import FakeGitLab
+from tests.sync.conftest import PASSWORD, USER
 
 
 @pytest.fixture
-def github_conn(api, rsps_github):
+def gh(tmp_path):
+    fake = FakeGitHub(tmp_path)
+    fake.add_token("ghp_good")
+    for name in ("octocat/my-repo", "octocat/other"):
+        fake.create_repo(name, empty=False)
+        fake.commit(name, {"a.txt": b"a"}, branch="develop")
+    with fake.mock():
+        yield fake
+
+
+@pytest.fixture
+def github_conn(api, gh):
     return api.post("/v1/connections", {"provider": "github", "label": "GH",
                     "access_token": "ghp_good"}, format="json").json()["id"]
-
-
-@pytest.fixture
-def rsps_github():
-    import responses
-
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add("GET", "https://api.github.com/user", json={"login": "octocat"})
-        yield mock
 
 
 def test_config_lifecycle_as_the_seed(api, repo, github_conn):
@@ -71,21 +76,28 @@ def test_generic_remote_must_be_an_https_url(api, repo, remote):
     assert SyncConfig.objects.count() == 0
 
 
-def test_generic_https_remote_is_provider_git(api, repo):
-    made = api.post("/v1/repos/app/sync/config",
-                    {"remote": "https://codeberg.example/org/proj.git"}, format="json")
-    assert made.status_code == 201 and made.json()["provider"] == "git"
+@pytest.fixture
+def git_cred(api, repo):
+    made = api.post("/v1/repos/git-credentials",
+                    {"repo_id": repo.id, "username": USER, "password": PASSWORD}, format="json")
+    assert made.status_code == 201
 
 
-def test_gitlab_nested_groups(api, repo):
-    import responses
+def test_generic_https_remote_is_provider_git(api, repo, git_remote, git_cred):
+    made = api.post("/v1/repos/app/sync/config", {"remote": git_remote.url}, format="json")
+    assert made.status_code == 201, made.json()
+    assert made.json()["provider"] == "git"
 
-    with responses.RequestsMock() as mock:
-        mock.add("GET", "https://gitlab.com/api/v4/user", json={"username": "tanuki"})
+
+def test_gitlab_nested_groups(api, repo, tmp_path):
+    gl = FakeGitLab(tmp_path)
+    gl.add_token("glpat", username="tanuki")
+    gl.create_project("group/sub/project", empty=True)
+    with gl.mock():
         conn = api.post("/v1/connections", {"provider": "gitlab", "label": "GL",
                         "access_token": "glpat"}, format="json").json()["id"]
-    made = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
-                    "remote": "group/sub/project", "direction": "export"}, format="json")
+        made = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
+                        "remote": "group/sub/project", "direction": "export"}, format="json")
     assert made.status_code == 201 and made.json()["provider"] == "gitlab"
 
 
@@ -126,11 +138,11 @@ def test_generic_remote_with_query_or_fragment_is_refused(api, repo, remote):
     assert resp.status_code == 400 and SyncConfig.objects.count() == 0
 
 
-def test_surrounding_whitespace_is_trimmed_not_stored(api, repo):
-    resp = api.post("/v1/repos/app/sync/config", {"remote": " https://git.example.com/x.git\n"},
+def test_surrounding_whitespace_is_trimmed_not_stored(api, repo, git_remote, git_cred):
+    resp = api.post("/v1/repos/app/sync/config", {"remote": f" {git_remote.url}\n"},
                     format="json")
     assert resp.status_code == 201
-    assert SyncConfig.objects.get().remote == "https://git.example.com/x.git"
+    assert SyncConfig.objects.get().remote == git_remote.url
 
 
 def test_github_remote_with_trailing_newline_is_refused(api, repo, github_conn):

@@ -24,7 +24,7 @@ def gh(tmp_path):
     fake = FakeGitHub(tmp_path)
     fake.add_token(TOKEN)
     fake.create_repo("Codertocat/Hello-World", empty=False, default_branch="master")
-    fake.create_repo("octocat/other", empty=False)
+    fake.create_repo("octocat/other", empty=False, default_branch="master")
     with fake.mock():
         yield fake
 
@@ -53,7 +53,7 @@ def deliver(client, config, body, event="push", delivery="d-1", signature=None, 
     return client.post(url, data=body, content_type="application/json", **headers)
 
 
-def test_registration_follows_the_config(api, gh, gh_config):
+def test_registration_follows_the_config(api, gh, gh_config, django_capture_on_commit_callbacks):
     hooks = gh.hooks("Codertocat/Hello-World")
     assert len(hooks) == 1 and gh_config.webhook_id == hooks[0]["id"]
     assert hooks[0]["config"]["url"].endswith(f"/v1/sync-webhooks/github/{gh_config.id}")
@@ -62,17 +62,23 @@ def test_registration_follows_the_config(api, gh, gh_config):
     assert secret and secret not in gh_config.webhook_secret_ciphertext
     assert api.get("/v1/repos/app/sync/config").json()["config"]["webhook_id"] == hooks[0]["id"]
 
-    api.patch("/v1/repos/app/sync/config", {"remote": "octocat/other"}, format="json")
+    def patch(body):
+        with django_capture_on_commit_callbacks(execute=True):
+            resp = api.patch("/v1/repos/app/sync/config", body, format="json")
+        assert resp.status_code == 200, resp.json()
+
+    patch({"remote": "octocat/other"})
     assert gh.hooks("Codertocat/Hello-World") == [] and len(gh.hooks("octocat/other")) == 1
-    api.patch("/v1/repos/app/sync/config", {"auto_sync": False}, format="json")
+    patch({"auto_sync": False})
     assert gh.hooks("octocat/other") == []
     assert SyncConfig.objects.get().webhook_id is None
-    api.patch("/v1/repos/app/sync/config", {"auto_sync": True}, format="json")
+    patch({"auto_sync": True})
     assert len(gh.hooks("octocat/other")) == 1
-    api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+    patch({"direction": "export"})
     assert gh.hooks("octocat/other") == []
-    api.patch("/v1/repos/app/sync/config", {"direction": "import"}, format="json")
-    api.delete("/v1/repos/app/sync/config")
+    patch({"direction": "import"})
+    with django_capture_on_commit_callbacks(execute=True):
+        api.delete("/v1/repos/app/sync/config")
     assert gh.hooks("octocat/other") == []
 
 
@@ -83,14 +89,18 @@ def test_deleting_the_repository_removes_the_hook(api, gh, gh_config,
     assert gh.hooks("Codertocat/Hello-World") == [] and not SyncConfig.objects.exists()
 
 
-def test_deleting_the_connection_removes_the_hook(api, gh, gh_config):
-    api.delete(f"/v1/connections/{gh_config.connection_id}")
+def test_deleting_the_connection_removes_the_hook(api, gh, gh_config,
+                                                  django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        api.delete(f"/v1/connections/{gh_config.connection_id}")
     assert gh.hooks("Codertocat/Hello-World") == [] and not SyncConfig.objects.exists()
 
 
-def test_removal_failure_is_recorded_never_blocks(api, gh, gh_config):
+def test_removal_failure_is_recorded_never_blocks(api, gh, gh_config,
+                                                  django_capture_on_commit_callbacks):
     gh.fail_next(status=500, times=1)
-    resp = api.patch("/v1/repos/app/sync/config", {"auto_sync": False}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = api.patch("/v1/repos/app/sync/config", {"auto_sync": False}, format="json")
     assert resp.status_code == 200
     config = SyncConfig.objects.get()
     assert config.webhook_id is None and "webhook" in config.last_error
