@@ -106,18 +106,21 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
                        error_code=""):
             return
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
-        if (current.remote, current.direction) == (config.remote, config.direction):
+        fields = ["last_error", "consecutive_failures", "auto_sync_paused", "updated_at"]
+        follows = ("remote", "direction", "branch")
+        if all(getattr(current, f) == getattr(config, f) for f in follows):
             # A PATCH that changed what the config follows reset the state meanwhile: keep it so.
             SyncState.objects.update_or_create(
                 config=current, branch=run.branch,
                 defaults={"last_remote_sha": result.remote_sha,
                           "last_local_sha": result.commit_sha},
             )
-        current.last_error, current.last_synced_at, current.consecutive_failures = None, now, 0
+            current.last_synced_at = now
+            fields.append("last_synced_at")
+        current.last_error, current.consecutive_failures = None, 0
         if run.trigger == SyncRun.Trigger.API:
             current.auto_sync_paused = False  # a successful manual trigger resumes auto-sync
-        current.save(update_fields=["last_error", "last_synced_at", "consecutive_failures",
-                                    "auto_sync_paused", "updated_at"])
+        current.save(update_fields=fields)
         if current.connection_id:
             type(current.connection).objects.filter(pk=current.connection_id).update(
                 last_synced_at=now)

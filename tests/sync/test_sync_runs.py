@@ -202,3 +202,31 @@ def test_a_patch_made_while_a_run_fails_is_kept(api, repo, git_config, live_work
     assert config.overwrite_diverged is True
     assert (config.consecutive_failures, config.auto_sync_paused) == (1, False)
     assert config.last_error == "The git host refused the credentials"
+
+
+def test_a_run_that_succeeds_after_a_patch_reset_the_config_leaves_it_reset(
+        api, repo, git_remote, git_config, live_worker, monkeypatch):
+    from sync.engine.types import SyncResult
+    from sync.models import SyncState
+
+    git_remote.work.write("README.md", "hello\n")
+    git_remote.work.commit("first")
+    git_remote.work.push("main")
+    git_remote.work.push("dev")
+    started, release = threading.Event(), threading.Event()
+
+    def slow_success(config, run, state):
+        started.set()
+        assert release.wait(60)
+        return SyncResult(status="success", remote_sha="a" * 40, commit_sha="b" * 40)
+
+    monkeypatch.setattr(executor, "execute", slow_success)
+    run = sync_run_request(config=SyncConfig.objects.get(), trigger="api")
+    assert started.wait(60), "the worker never started the run"
+    # Following another branch resets the sync state; the old branch's run must not refill it.
+    assert api.patch("/v1/repos/app/sync/config", {"branch": "dev"}, format="json").status_code == 200
+    release.set()
+    assert _wait_finished(run.pk).status == "success"
+    config = SyncConfig.objects.get()
+    assert config.branch == "dev" and config.last_synced_at is None
+    assert not SyncState.objects.filter(config=config).exists()
