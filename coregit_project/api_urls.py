@@ -1,6 +1,6 @@
 """Routes under /v1. Repo-scoped routes exist as ``repos/<slug>/…`` and ``repos/<ns>/<slug>/…``."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts.apis import KeyDeleteApi, KeyListCreateApi
 from connections.apis import ConnectionDetailApi, ConnectionListCreateApi, ConnectionTestApi
@@ -27,6 +27,7 @@ urlpatterns = [
     path("connections/<str:connection_id>/test", ConnectionTestApi.as_view(),
          name="connection-test"),
 ]
+urlpatterns += [path("", include("events.urls"))]
 urlpatterns += repo_routes("/sync/config", SyncConfigApi.as_view(), "sync-config")
 urlpatterns += repo_routes("/sync/history", SyncHistoryApi.as_view(), "sync-history")
 urlpatterns += repo_routes("/sync", SyncTriggerApi.as_view(), "sync-trigger")

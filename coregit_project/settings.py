@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "repos",
     "connections",
     "sync",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -167,3 +168,8 @@ LOGGING = {
 }
 # A generic-git import with auto_sync has no webhook to register: it polls this often (minutes).
 COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)
+
+# Outbound event hooks (events/): bounded attempts with backoff, disabled after a run of failures.
+COREGIT_EVENT_MAX_ATTEMPTS = env_int("COREGIT_EVENT_MAX_ATTEMPTS", 6)
+COREGIT_EVENT_RETRY_BASE_SECONDS = float(env_str("COREGIT_EVENT_RETRY_BASE_SECONDS", "10"))
+COREGIT_EVENT_DISABLE_AFTER = env_int("COREGIT_EVENT_DISABLE_AFTER", 10)

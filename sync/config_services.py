@@ -10,6 +10,7 @@ from django.utils import timezone
 from connections.models import Connection
 from connections.selectors import connection_get
 from core.errors import BadRequest, ConfigDeleted, Conflict
+from events import sync_events
 from repos.models import Repository
 from repos.validation import branch_error
 from sync import hooks
@@ -134,6 +135,8 @@ def _save_update(config: SyncConfig, changes: dict, *, reset: bool, hook_moved: 
     if hook_moved:
         fields += ["webhook_id", "webhook_secret_ciphertext"]
     # A PATCH is the operator's word that the remote is fixed: resume automatic triggers.
+    if config.auto_sync_paused:
+        sync_events.auto_sync_resumed(config, reason="config_updated")
     config.auto_sync_paused = False
     config.consecutive_failures = 0
     if reset:  # what was synced before says nothing about the new remote or branch

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import CoregitError, WorkerLost
+from events import sync_events
 from sync.db_retry import until_database_is_back
 from sync.engine.types import SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
@@ -58,6 +59,7 @@ def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
 def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> None:
     if _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code, message=exc.message,
                completed_at=timezone.now(), **extra):
+        sync_events.run_finished(run)
         _record_failure(run, exc)
 
 
@@ -73,8 +75,11 @@ def _record_failure(run: SyncRun, exc: CoregitError) -> None:
     fields = ["last_error", "updated_at"]
     if run.trigger in AUTOMATIC:
         config.consecutive_failures += 1
+        was_paused = config.auto_sync_paused
         config.auto_sync_paused |= config.consecutive_failures >= PAUSE_AFTER_FAILURES
         fields += ["consecutive_failures", "auto_sync_paused"]
+        if config.auto_sync_paused and not was_paused:
+            sync_events.auto_sync_paused(config)
     config.save(update_fields=fields)  # only these: a concurrent PATCH keeps everything else
 
 
@@ -105,6 +110,7 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
                        deleted=result.deleted, message=result.message, completed_at=now,
                        error_code=""):
             return
+        sync_events.run_finished(run)
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
         fields = ["last_error", "consecutive_failures", "auto_sync_paused", "updated_at"]
         follows = ("remote", "direction", "branch")
@@ -119,6 +125,8 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
             fields.append("last_synced_at")
         current.last_error, current.consecutive_failures = None, 0
         if run.trigger == SyncRun.Trigger.API:
+            if current.auto_sync_paused:
+                sync_events.auto_sync_resumed(current, reason="manual_sync_succeeded")
             current.auto_sync_paused = False  # a successful manual trigger resumes auto-sync
         current.save(update_fields=fields)
         if current.connection_id:

@@ -48,3 +48,13 @@ def sweep_repository_temp_files() -> dict:
     from repos.tmp_sweep import repositories_temp_files_sweep
 
     return repositories_temp_files_sweep()
+
+
+@shared_task(name="workers.event_delivery_send", bind=True, acks_late=True, max_retries=None)
+def event_delivery_send(self, delivery_id: str) -> None:
+    from events.services import event_delivery_attempt
+
+    # The service bounds the attempts; a countdown means "try this delivery again later".
+    countdown = event_delivery_attempt(delivery_id=delivery_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown)
