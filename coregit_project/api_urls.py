@@ -7,6 +7,7 @@ from connections.apis import ConnectionDetailApi, ConnectionListCreateApi, Conne
 from connections.credential_apis import GitCredentialApi
 from repos.apis import RepoDetailApi, RepoListCreateApi
 from sync.apis import SyncConfigApi, SyncHistoryApi, SyncTriggerApi
+from sync.generic_hook_apis import SyncWebhookSecretApi
 
 
 def repo_routes(suffix: str, view, name: str) -> list:
@@ -28,6 +29,8 @@ urlpatterns = [
          name="connection-test"),
 ]
 urlpatterns += [path("", include("events.urls"))]
+urlpatterns += repo_routes("/sync/config/webhook-secret", SyncWebhookSecretApi.as_view(),
+                           "sync-webhook-secret")
 urlpatterns += repo_routes("/sync/config", SyncConfigApi.as_view(), "sync-config")
 urlpatterns += repo_routes("/sync/history", SyncHistoryApi.as_view(), "sync-history")
 urlpatterns += repo_routes("/sync", SyncTriggerApi.as_view(), "sync-trigger")

@@ -20,6 +20,8 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="openapi", **_PUBLIC), name="docs"),
     re_path(r"^v1/sync-webhooks/(?P<provider>github|gitlab)(?:/(?P<config_id>sync_[0-9a-f]+))?$",
             webhook_apis.receive, name="sync-webhook"),
+    re_path(r"^v1/sync-webhooks/(?P<provider>git)/(?P<config_id>sync_[0-9a-f]+)$",
+            webhook_apis.receive, name="sync-webhook-git"),
     path("v1/", include("coregit_project.api_urls")),
     path("api/v1/", include("coregit_project.compat_urls")),
     re_path(_GIT + r"info/refs$", githttp.git_info_refs),

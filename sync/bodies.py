@@ -1,6 +1,7 @@
 """Response bodies, shaped exactly as seed sync-api.txt (plus the SPEC's extensions)."""
 
 from core.fmt import iso
+from sync.generic_hook_services import generic_webhook_url
 from sync.models import SyncConfig, SyncRun
 from sync.selectors import sync_state_for
 
@@ -18,6 +19,8 @@ def config_body(config: SyncConfig, *, created: bool = False) -> dict:
         "poll_interval_minutes": config.poll_interval_minutes,
         "webhook_id": config.webhook_id,
     }
+    if config.provider == SyncConfig.Provider.GIT:  # to paste into the host's settings
+        body["webhook_url"] = generic_webhook_url(config)
     if created:
         return {**body, "repo_id": config.repository_id}
     state = sync_state_for(config=config, branch=config.branch)

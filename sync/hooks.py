@@ -75,7 +75,8 @@ def register(config: SyncConfig) -> None:
 
 def forget(config: SyncConfig) -> None:
     config.webhook_id = None
-    config.webhook_secret_ciphertext = ""
+    if config.provider != SyncConfig.Provider.GIT:  # a generic config's secret is the user's
+        config.webhook_secret_ciphertext = ""
 
 
 def same_hook_serves(old: HookSite, config: SyncConfig) -> bool:

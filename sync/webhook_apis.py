@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from sync import generic_webhooks
 from sync.models import SyncConfig
 from sync.webhook_payload import parse_object, repository_name
 from sync.webhooks import Delivery, webhook_receive
@@ -14,7 +15,16 @@ from sync.webhooks import Delivery, webhook_receive
 EVENT_HEADERS = {"github": "X-GitHub-Event", "gitlab": "X-Gitlab-Event"}
 
 
+def _event(provider: str, headers) -> str:
+    if provider == "git":
+        return generic_webhooks.event_of(headers)
+    return headers.get(EVENT_HEADERS[provider], "")
+
+
 def _delivery_id(provider: str, headers) -> str:
+    if provider == "git":  # the scheme's own id, so Gitea and Bitbucket ids never meet
+        scheme, given = generic_webhooks.scheme_of(headers), generic_webhooks.delivery_id_of(headers)
+        return f"{scheme}:{given}" if given else ""
     if provider == "github":
         return headers.get("X-GitHub-Delivery", "")
     # GitLab: Idempotency-Key survives retries; X-Gitlab-Event-UUID is shared by every hook of
@@ -26,6 +36,8 @@ def _candidates(provider: str, config_id: str | None, body: bytes) -> list[SyncC
     qs = SyncConfig.objects.select_related("connection").filter(provider=provider)
     if config_id:
         return list(qs.filter(id=config_id))
+    if provider == "git":  # a generic config's URL always names it
+        return []
     # The shared URL: match configs following the repository the payload names. The body is not
     # authenticated yet, so every shape of JSON (or none) must simply find nothing.
     key, field = ("repository", "full_name") if provider == "github" else (
@@ -51,7 +63,7 @@ def receive(request, provider: str, config_id: str | None = None):
     if declared > limit or len(body) > limit:
         return JsonResponse({"error": "Payload too large", "code": "webhook.too_large"},
                             status=413)
-    delivery = Delivery(provider=provider, event=request.headers.get(EVENT_HEADERS[provider], ""),
+    delivery = Delivery(provider=provider, event=_event(provider, request.headers),
                         delivery_id=_delivery_id(provider, request.headers), body=body,
                         headers=request.headers)
     outcome = webhook_receive(delivery=delivery,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from sync import generic_webhooks
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from sync.run_services import sync_run_request
 from sync.webhook_payload import (
@@ -65,8 +66,15 @@ def _gitlab_valid(config: SyncConfig, delivery: Delivery) -> bool:
     return hmac.compare_digest(secret.encode(), given.encode())
 
 
+def _generic_valid(config: SyncConfig, delivery: Delivery) -> bool:
+    if config.provider != SyncConfig.Provider.GIT or not config.webhook_secret_ciphertext:
+        return False
+    return generic_webhooks.signature_valid(config.get_secret("webhook_secret_ciphertext"),
+                                            delivery.body, delivery.headers)
+
+
 VERIFIERS: dict[str, Callable[[SyncConfig, Delivery], bool]] = {
-    "github": _github_valid, "gitlab": _gitlab_valid,
+    "github": _github_valid, "gitlab": _gitlab_valid, "git": _generic_valid,
 }
 
 
@@ -106,6 +114,13 @@ def _ping(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
 HANDLERS: dict[str, dict[str, Callable[[SyncConfig, dict], tuple[str, SyncRun | None]]]] = {
     "github": {"push": _push, "ping": _ping},
     "gitlab": {"Push Hook": _push},
+    # Gitea/Forgejo, GitLab (signing token) and Bitbucket (normalized first, see PAYLOADS).
+    "git": {"push": _push, "Push Hook": _push, "repo:push": _push},
+}
+# Payloads of another shape, turned into the {ref, before, after} the push handler reads.
+PAYLOADS: dict[tuple[str, str], Callable[[SyncConfig, dict], dict]] = {
+    ("git", "repo:push"): lambda config, p: generic_webhooks.bitbucket_push_payload(
+        config.branch, p),
 }
 
 
@@ -138,6 +153,8 @@ def webhook_receive(*, delivery: Delivery, candidates: list[SyncConfig]) -> Outc
     if payload is None:
         return Outcome(400, {"error": "Body is not a JSON object", "code": "webhook.bad_body"})
     try:
+        if normalize := PAYLOADS.get((delivery.provider, delivery.event)):
+            payload = normalize(config, payload)
         with transaction.atomic():
             if WebhookDelivery.objects.filter(provider=delivery.provider, config=config,
                                               delivery_id=delivery.delivery_id).exists():
