@@ -11,7 +11,11 @@ class EventHookAdmin(admin.ModelAdmin):
     list_filter = ("disabled",)
     search_fields = ("id", "url", "org__slug")
     exclude = ("secret_ciphertext",)
-    readonly_fields = ("id", "org", "consecutive_failures", "created_at", "updated_at")
+    # The URL only changes through the API, which puts it through the URL guard.
+    readonly_fields = ("id", "org", "url", "consecutive_failures", "created_at", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # hooks are made by POST /v1/event-hooks, which shows the secret once
 
 
 @admin.register(EventDelivery)

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Organization
-from core.errors import BadRequest
+from core.errors import BadRequest, CoregitError
 from core.ids import new_id
 from core.netguard import check_url
 from events import dispatch, sender
@@ -121,8 +121,11 @@ def event_delivery_attempt(*, delivery_id: str) -> float | None:
     if hook.disabled:
         _close(delivery, EventDelivery.Status.FAILED, error="The hook is disabled")
         return None
-    result = sender.send(url=hook.url, secret=hook.get_secret("secret_ciphertext"),
-                         message_id=delivery.message_id, payload=delivery.payload)
+    try:
+        result = sender.send(url=hook.url, secret=hook.get_secret("secret_ciphertext"),
+                             message_id=delivery.message_id, payload=delivery.payload)
+    except CoregitError as exc:  # e.g. a secret that no longer decrypts: a failed attempt
+        result = sender.SendResult(False, None, 0, exc.message[:500])
     delivery.attempt += 1
     delivery.response_code, delivery.duration_ms = result.response_code, result.duration_ms
     delivery.error, delivery.last_attempt_at = result.error, timezone.now()

@@ -100,3 +100,23 @@ def test_patch_updates_fields_and_enables_again(api):
         False, None, 0)
     assert body["events"] == ["sync.diverged"] and body["description"] == "d"
     assert "secret" not in body
+
+
+def test_rotate_encryption_key_covers_hook_secrets(api, settings):
+    from django.core.management import call_command
+
+    from connections import crypto
+
+    secret = _create(api).json()["secret"]
+    new = crypto.generate_key_string("k2")
+    settings.COREGIT_ENCRYPTION_KEYS = f"{new},{settings.COREGIT_ENCRYPTION_KEYS}"
+    crypto.reset_keyring_cache()
+    try:
+        call_command("rotate_encryption_key", stdout=open("/dev/null", "w"))
+        settings.COREGIT_ENCRYPTION_KEYS = new  # the old key is gone
+        crypto.reset_keyring_cache()
+        hook = EventHook.objects.get()
+        assert not crypto.needs_rotation(hook.secret_ciphertext)
+        assert hook.get_secret("secret_ciphertext") == secret
+    finally:
+        crypto.reset_keyring_cache()
