@@ -183,3 +183,17 @@ def test_the_url_guard_also_refuses_at_send_time(api, org, live_worker, receiver
     assert row.status == "failed" and row.response_code is None
     assert "http" in row.error.lower()
     assert receiver.received == []  # refused before any connection was made
+
+
+def test_a_successful_manual_sync_of_a_paused_config_is_delivered_as_resumed(
+        api, repo, git_remote, git_config, live_worker, receiver):
+    hook = _hook(api, receiver.url, ["sync.auto_sync_resumed"])
+    SyncConfig.objects.update(auto_sync_paused=True, consecutive_failures=10)
+    git_remote.work.write("a.txt", "1")
+    git_remote.work.commit("one")
+    git_remote.work.push()
+    assert _trigger(api, git_config).status_code == 200
+    resumed = _verified(hook["secret"], receiver.wait_for(1)[0])
+    assert resumed["type"] == "sync.auto_sync_resumed"
+    assert resumed["data"]["reason"] == "manual_sync_succeeded"
+    assert SyncConfig.objects.get().auto_sync_paused is False
