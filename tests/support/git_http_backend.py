@@ -36,6 +36,33 @@ class ServerStats:
             self.requests.clear()
 
 
+class Gate:
+    """Holds one matching request at a chosen point until the test releases it (fault tests).
+
+    ``before``: the request body was read, the CGI has not run (a push is not applied yet).
+    ``after``: the CGI ran to the end (a push's refs are written) but no byte was answered yet.
+    ``partial``: headers and half of the answer were sent (a fetch is cut mid-pack).
+    """
+
+    def __init__(self, method: str, path_suffix: str, point: str, body_contains: bytes) -> None:
+        self.method, self.path_suffix, self.point = method, path_suffix, point
+        self.body_contains = body_contains
+        self.taken = False  # one request per gate
+        self.reached, self.released = threading.Event(), threading.Event()
+
+    def matches(self, method: str, path: str, point: str, body_head: bytes) -> bool:
+        return (not self.taken and point == self.point and method == self.method
+                and urlsplit(path).path.endswith(self.path_suffix)
+                and self.body_contains in body_head)
+
+    def hold(self) -> None:
+        self.reached.set()
+        self.released.wait()
+
+    def release(self) -> None:
+        self.released.set()
+
+
 @dataclass
 class GitHttpServer:
     root: Path
@@ -43,6 +70,22 @@ class GitHttpServer:
     username: str | None
     password: str | None
     stats: ServerStats
+    gates: list[Gate] = field(default_factory=list)
+
+    def gate(self, method: str, path_suffix: str, point: str, *, body_contains: bytes = b""
+             ) -> Gate:
+        """Hold the first request that matches (see ``Gate``) until ``release()``."""
+        gate = Gate(method, path_suffix, point, body_contains)
+        self.gates.append(gate)
+        return gate
+
+    def take_gate(self, method: str, path: str, point: str, body_head: bytes) -> Gate | None:
+        with self.stats.lock:
+            for gate in self.gates:
+                if gate.matches(method, path, point, body_head):
+                    gate.taken = True
+                    return gate
+        return None
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"
@@ -79,7 +122,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._read_body(body)
             length = body.tell()
             body.seek(0)
-            self._run_cgi(body, length)
+            self._body_head = body.read(1 << 16)
+            body.seek(0)
+            if gate := self.config.take_gate(self.command, self.path, "before", self._body_head):
+                gate.hold()
+            try:
+                self._run_cgi(body, length)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client was killed while a gate held its request
 
     def _authorized(self) -> bool:
         cfg = self.config
@@ -150,13 +200,29 @@ class _Handler(BaseHTTPRequestHandler):
                 status = int(value.strip().split()[0])
             else:
                 headers.append((name, value.strip()))
+        held = None
+        for point in ("after", "partial"):
+            held = held or self.config.take_gate(self.command, self.path, point, self._body_head)
+        out = proc.stdout
+        if held is not None:
+            out = tempfile.TemporaryFile()
+            shutil.copyfileobj(proc.stdout, out)
+            proc.wait()
+            size = out.tell()
+            out.seek(0)
+            if held.point == "after":
+                held.hold()
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
         sent = 0
-        while chunk := proc.stdout.read(1 << 16):
+        if held is not None and held.point == "partial":
+            self.wfile.write(out.read(size // 2))
+            self.wfile.flush()
+            held.hold()
+        while chunk := out.read(1 << 16):
             self.wfile.write(chunk)
             sent += len(chunk)
         proc.wait()
@@ -180,5 +246,7 @@ def serve_git(
     try:
         yield config
     finally:
+        for gate in config.gates:
+            gate.release()
         httpd.shutdown()
         httpd.server_close()
