@@ -136,6 +136,24 @@ CELERY_BEAT_SCHEDULE: dict = {
     "poll-sync-configs": {"task": "workers.poll_sync_configs", "schedule": 60.0},
 }
 
+# --- Run recovery (README "Crashed runs and outages") ---------------------------------------
+# A running run beats every HEARTBEAT seconds; one whose beat is older than STALE (or whose process
+# on this machine has exited) lost its worker and is re-queued, at most MAX_ATTEMPTS times in all.
+COREGIT_HEARTBEAT_SECONDS = env_int("COREGIT_HEARTBEAT_SECONDS", 15)
+COREGIT_RUN_STALE_SECONDS = env_int("COREGIT_RUN_STALE_SECONDS", 60)
+COREGIT_REAPER_SECONDS = env_int("COREGIT_REAPER_SECONDS", 30)
+COREGIT_RUN_MAX_ATTEMPTS = env_int("COREGIT_RUN_MAX_ATTEMPTS", 3)
+# A queued run not picked up this long after its last publish is published again (claims dedupe).
+COREGIT_RUN_REPUBLISH_SECONDS = env_int("COREGIT_RUN_REPUBLISH_SECONDS", 300)
+# How long recording a run's outcome keeps retrying while the database is unreachable.
+COREGIT_DB_RETRY_SECONDS = env_int("COREGIT_DB_RETRY_SECONDS", 1800)
+CELERY_BEAT_SCHEDULE["reap-sync-runs"].update(
+    schedule=float(COREGIT_REAPER_SECONDS),
+    options={"expires": float(COREGIT_REAPER_SECONDS)},  # ticks missed while no worker ran: drop
+)
+# A connection that died with a database restart is replaced, not reused for one failed request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -92,7 +92,10 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
         if args["wait"]:
             run = _wait_for(run, settings.COREGIT_SYNC_WAIT_SECONDS)
         if not run.finished:
-            return Response({"run_id": run.id, "status": run.status}, status=202)
+            body = {"run_id": run.id, "status": run.status}
+            if run_services.sync_run_unpublished(run):
+                body["warnings"] = [run_services.QUEUE_UNREACHABLE]
+            return Response(body, status=202)
         if run.status == SyncRun.Status.ERROR:
             body = {"error": run.message, "code": run.error_code, "run_id": run.id}
             return Response(body, status=http_status_for_code(run.error_code))

@@ -112,6 +112,10 @@ class SyncRun(models.Model):
     deleted = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True, default="")  # the current claim
+    # "<machine>:<pid>" of the process holding the claim, so a worker on the same machine can see
+    # at once that it exited; and how many times a claim's worker was lost mid-run.
+    worker_process = models.CharField(max_length=100, blank=True, default="")
+    lost_count = models.PositiveIntegerField(default=0)
     enqueued_at = models.DateTimeField(null=True, blank=True)  # last task message (or due time)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

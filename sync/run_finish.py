@@ -1,7 +1,9 @@
-"""How runs end (success, failure, re-queue) and the reaper for runs whose worker is gone.
+"""How runs end: success, failure, re-queue after a transient error, and giving up on lost workers.
 
 Every transition out of ``running`` is a conditional update on the run's claim (``worker``), so a
-worker that lost its claim (taken over after a stale heartbeat, or reaped) changes nothing.
+worker that lost its claim (taken over after its worker was found gone) changes nothing. Recording
+an outcome is retried while the database is unreachable (sync/db_retry.py). The config is always
+re-read under its row lock, so a PATCH made while the run executed is never overwritten.
 """
 
 from __future__ import annotations
@@ -9,17 +11,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import CoregitError, ProviderError, WorkerLost
+from core.errors import CoregitError, WorkerLost
+from sync.db_retry import until_database_is_back
 from sync.engine.types import SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(minutes=3)  # heartbeat age after which a run's worker counts as gone
-LOST_AFTER = timedelta(minutes=10)  # queued this long past its due time: the message was lost
 AUTOMATIC = (SyncRun.Trigger.WEBHOOK, SyncRun.Trigger.PUSH, SyncRun.Trigger.SCHEDULE)
+SUCCEEDED = (SyncRun.Status.SUCCESS, SyncRun.Status.SKIPPED)
 PAUSE_AFTER_FAILURES = 10
 
 
@@ -34,39 +37,74 @@ def _finish(run: SyncRun, **fields) -> bool:
     return bool(done)
 
 
-def requeue(run: SyncRun, exc: ProviderError, countdown: float) -> None:
-    _finish(run, status=SyncRun.Status.QUEUED,
-            message=f"Retrying in {countdown:.0f}s (attempt {run.attempts}): {exc.message}",
-            enqueued_at=timezone.now() + timedelta(seconds=countdown))
+def requeue(run: SyncRun, exc: CoregitError, countdown: float) -> None:
+    until_database_is_back(lambda: _finish(
+        run, status=SyncRun.Status.QUEUED,
+        message=f"Retrying in {countdown:.0f}s (attempt {run.attempts}): {exc.message}",
+        enqueued_at=timezone.now() + timedelta(seconds=countdown)))
 
 
 def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
-    with transaction.atomic():
-        if not _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code,
-                       message=exc.message, completed_at=timezone.now()):
-            return run
-        _record_failure(config, run, exc)
+    """End ``run`` in error (``config`` is re-read under its lock; only its id is used)."""
+
+    def record() -> None:
+        with transaction.atomic():
+            _fail_locked(run, exc)
+
+    until_database_is_back(record)
     return run
 
 
-def _record_failure(config: SyncConfig, run: SyncRun, exc: CoregitError) -> None:
+def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> None:
+    if _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code, message=exc.message,
+               completed_at=timezone.now(), **extra):
+        _record_failure(run, exc)
+
+
+def _record_failure(run: SyncRun, exc: CoregitError) -> None:
+    config = SyncConfig.objects.select_for_update().filter(pk=run.config_id).first()
+    if config is None:
+        return
+    newer_success = SyncRun.objects.filter(config_id=config.pk, status__in=SUCCEEDED,
+                                           created_at__gt=run.created_at)
+    if newer_success.exists():
+        return  # an old run failing late says nothing about the config's state now
     config.last_error = exc.message
     fields = ["last_error", "updated_at"]
     if run.trigger in AUTOMATIC:
         config.consecutive_failures += 1
-        config.auto_sync_paused = config.consecutive_failures >= PAUSE_AFTER_FAILURES
+        config.auto_sync_paused |= config.consecutive_failures >= PAUSE_AFTER_FAILURES
         fields += ["consecutive_failures", "auto_sync_paused"]
-    config.save(update_fields=fields)
+    config.save(update_fields=fields)  # only these: a concurrent PATCH keeps everything else
+
+
+def lost_worker(run: SyncRun) -> bool:
+    """Count one lost worker on ``run`` (running, locked by the caller).
+
+    Returns whether it may run again; after COREGIT_RUN_MAX_ATTEMPTS losses it ends in error
+    (a run whose execution kills its worker must not kill every worker that picks it up).
+    """
+    run.lost_count += 1
+    if run.lost_count < settings.COREGIT_RUN_MAX_ATTEMPTS:
+        return True
+    exc = WorkerLost(f"The worker running this sync was lost {run.lost_count} times; giving up")
+    _fail_locked(run, exc, lost_count=run.lost_count)
+    return False
 
 
 def succeed(run: SyncRun, config: SyncConfig, result: SyncResult) -> SyncRun:
+    until_database_is_back(lambda: _record_success(run, config, result))
+    return run
+
+
+def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> None:
     now = timezone.now()
     with transaction.atomic():
         if not _finish(run, status=result.status, remote_sha=result.remote_sha,
                        commit_sha=result.commit_sha, files_changed=result.files_changed,
                        deleted=result.deleted, message=result.message, completed_at=now,
                        error_code=""):
-            return run
+            return
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
         if (current.remote, current.direction) == (config.remote, config.direction):
             # A PATCH that changed what the config follows reset the state meanwhile: keep it so.
@@ -83,24 +121,3 @@ def succeed(run: SyncRun, config: SyncConfig, result: SyncResult) -> SyncRun:
         if current.connection_id:
             type(current.connection).objects.filter(pk=current.connection_id).update(
                 last_synced_at=now)
-    return run
-
-
-def sync_runs_reap(*, older_than: timedelta = timedelta(minutes=30)) -> dict[str, int]:
-    """Fail runs whose worker is gone; publish again queued runs whose task message was lost."""
-    now = timezone.now()
-    reaped = 0
-    for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING,
-                                      heartbeat_at__lt=now - older_than):
-        if SyncRun.objects.filter(pk=run.pk, heartbeat_at__lt=now - older_than).exists():
-            fail(run, SyncConfig.objects.get(pk=run.config_id), WorkerLost())
-            reaped += 1
-    from sync.run_services import enqueue  # run_services imports this module
-
-    lost = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, enqueued_at__lt=now - LOST_AFTER)
-    requeued = 0
-    for run in lost:
-        with transaction.atomic():
-            enqueue(run)
-        requeued += 1
-    return {"reaped": reaped, "requeued": requeued}

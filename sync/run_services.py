@@ -1,10 +1,11 @@
 """Sync runs: requested by the API, webhooks, pushes and the schedule; executed by a worker.
 
 At most one run executes per repository: a run is claimed under a row lock on its repository,
-and a claimed (``running``) run with a fresh heartbeat keeps every other run of that repository
-queued. A worker that dies leaves a stale heartbeat: the redelivered task takes the run over, and
-the reaper fails runs whose task never comes back. Finishing a run is conditional on still holding
-its claim, so a run that was taken over or reaped is never overwritten by a late worker.
+and a claimed (``running``) run whose worker is alive keeps every other run of that repository
+queued. A worker that dies leaves a stale heartbeat (or, seen from its own machine, an exited
+process): a redelivered task takes the run over, and the reaper (sync/run_reaper.py) re-queues runs
+whose task never comes back. Finishing a run is conditional on still holding its claim, so a run
+that was taken over is never overwritten by a late worker.
 """
 
 from __future__ import annotations
@@ -13,44 +14,65 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import BadRequest, CoregitError, ProviderError
+from core.errors import BadRequest, CoregitError, RefConflict
 from repos.models import Repository
 from repos.validation import branch_error
-from sync import executor
+from sync import dispatch, executor
+from sync.db_retry import until_database_is_back
 from sync.heartbeat import heartbeat
+from sync.liveness import heartbeat_interval, this_process, worker_gone
 from sync.models import SyncConfig, SyncRun
-from sync.run_finish import LOST_AFTER, STALE_AFTER, fail, requeue, succeed
+from sync.run_finish import fail, lost_worker, requeue, succeed
 from sync.selectors import sync_state_for
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 6  # executions that end in a transient error before the run fails
+QUEUE_UNREACHABLE = "The task queue is unreachable; the run is saved and will start when it is back"
 
 
 class Busy(Exception):
     """Another run of the same repository is executing; try again shortly."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: raising it through a context manager sets __traceback__
 class RetryLater(Exception):
     countdown: float
     reason: str
 
 
-def enqueue(run: SyncRun) -> None:
-    """Record when the task message was published, and publish it once the transaction commits.
+def enqueue(run: SyncRun, *, eta: datetime | None = None) -> None:
+    """Record when the task message is published (or due), and publish it after the commit.
 
-    Publishing is best effort (``robust``): if the broker is down the run stays queued with an old
-    ``enqueued_at``, and the next identical trigger or the reaper publishes it again.
+    A publish that fails (broker down) leaves ``enqueued_at`` null: the run is saved but
+    unpublished, and the reaper or a worker (re)connecting to the broker publishes it again.
     """
-    from workers.tasks import sync_run
-
-    run.enqueued_at = timezone.now()
+    run.enqueued_at = eta or timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(enqueued_at=run.enqueued_at)
-    transaction.on_commit(lambda: sync_run.delay(run.pk), robust=True)
+    transaction.on_commit(lambda: _publish(run, eta))
+
+
+def _publish(run: SyncRun, eta: datetime | None) -> None:
+    try:
+        dispatch.publish_sync_run(run.pk, eta=eta)
+    except Exception:  # noqa: BLE001 - any broker failure: the run row is the durable record
+        logger.warning("could not publish run %s; it stays queued until the broker is back",
+                       run.pk, exc_info=True)
+        try:
+            SyncRun.objects.filter(pk=run.pk, enqueued_at=run.enqueued_at).update(enqueued_at=None)
+            run.enqueued_at = None
+        except Exception:  # noqa: BLE001 - then the reaper finds it by its old enqueued_at
+            logger.warning("could not mark run %s unpublished", run.pk, exc_info=True)
+
+
+def sync_run_unpublished(run: SyncRun) -> bool:
+    """The run waits for the broker: its task message could not be published."""
+    return run.status == SyncRun.Status.QUEUED and run.enqueued_at is None
 
 
 def sync_run_request(
@@ -60,6 +82,7 @@ def sync_run_request(
     branch = branch or config.branch
     if err := branch_error(branch):
         raise BadRequest(f"Invalid request: branch: {err}", details={"branch": [err]})
+    lost_after = timezone.now() - timedelta(seconds=settings.COREGIT_RUN_REPUBLISH_SECONDS)
     with transaction.atomic():
         SyncConfig.objects.select_for_update().filter(pk=config.pk).first()
         same = SyncRun.objects.filter(
@@ -67,7 +90,7 @@ def sync_run_request(
             direction=config.direction, force=force,
         ).order_by("created_at").first()
         if same is not None:
-            if same.enqueued_at is None or same.enqueued_at < timezone.now() - LOST_AFTER:
+            if same.enqueued_at is None or same.enqueued_at < lost_after:
                 enqueue(same)  # its task message looks lost: publish it again (claims dedupe)
             return same
         run = SyncRun.objects.create(
@@ -85,17 +108,22 @@ def _claim(run_id: str, worker: str) -> SyncRun | None:
         if run is None or run.finished:
             return None  # deleted, or a duplicate delivery of a finished run
         Repository.objects.select_for_update().filter(pk=run.repository_id).first()
-        fresh = now - STALE_AFTER
-        if run.status == SyncRun.Status.RUNNING and run.heartbeat_at and run.heartbeat_at > fresh:
-            raise Busy()  # another delivery of this very task is still working on it
+        if run.status == SyncRun.Status.RUNNING:
+            if not worker_gone(run.heartbeat_at, run.worker_process, now):
+                raise Busy()  # another delivery of this very task is still working on it
+            if not lost_worker(run):  # its worker died: take it over, unless it keeps killing them
+                return None
         others = SyncRun.objects.filter(repository_id=run.repository_id,
-                                        status=SyncRun.Status.RUNNING, heartbeat_at__gt=fresh)
-        if others.exclude(pk=run.pk).exists():
+                                        status=SyncRun.Status.RUNNING).exclude(pk=run.pk)
+        if any(not worker_gone(o.heartbeat_at, o.worker_process, now)
+               for o in others.only("heartbeat_at", "worker_process")):
             raise Busy()
         run.status, run.worker = SyncRun.Status.RUNNING, f"{worker}#{uuid.uuid4().hex[:12]}"
+        run.worker_process = this_process()
         run.started_at = run.started_at or now
         run.heartbeat_at, run.attempts = now, run.attempts + 1
-        run.save(update_fields=["status", "worker", "started_at", "heartbeat_at", "attempts"])
+        run.save(update_fields=["status", "worker", "worker_process", "started_at",
+                                "heartbeat_at", "attempts", "lost_count"])
     return run
 
 
@@ -109,18 +137,21 @@ def sync_run_execute(*, run_id: str, worker: str = "") -> SyncRun | None:
         raise
     if run is None:
         return None
-    config = SyncConfig.objects.select_related("repository", "connection").get(pk=run.config_id)
-    state = sync_state_for(config=config, branch=run.branch)
+    with heartbeat(SyncRun, run.pk, claim=run.worker):
+        return _execute_claimed(run)
+
+
+def _execute_claimed(run: SyncRun) -> SyncRun:
+    config = until_database_is_back(
+        lambda: SyncConfig.objects.select_related("repository", "connection").get(pk=run.config_id))
+    state = until_database_is_back(lambda: sync_state_for(config=config, branch=run.branch))
     try:
-        with heartbeat(SyncRun, run.pk):
-            result = executor.execute(config, run, state)
-    except ProviderError as exc:
-        if exc.transient and run.attempts < MAX_ATTEMPTS:
+        result = executor.execute(config, run, state)
+    except CoregitError as exc:
+        if _transient(exc) and run.attempts < MAX_ATTEMPTS:
             countdown = backoff(run.attempts, getattr(exc, "retry_after", None))
             requeue(run, exc, countdown)
             raise RetryLater(countdown=countdown, reason=exc.message) from None
-        return fail(run, config, exc)
-    except CoregitError as exc:
         return fail(run, config, exc)
     except Exception:
         logger.exception("sync run %s failed unexpectedly", run.pk)
@@ -128,8 +159,21 @@ def sync_run_execute(*, run_id: str, worker: str = "") -> SyncRun | None:
     return succeed(run, config, result)
 
 
+def _transient(exc: CoregitError) -> bool:
+    # A ref moved under us (a push raced the run, or the ref lock was held): the next attempt
+    # starts from the new state, so it is retried like a provider hiccup.
+    return bool(getattr(exc, "transient", False)) or isinstance(exc, RefConflict)
+
+
 def backoff(attempt: int, retry_after: float | None = None) -> float:
     """Exponential backoff with full jitter, never sooner than the provider asked."""
     base = min(600.0, 2.0 ** attempt * 5)
     delay = random.uniform(base / 2, base)  # noqa: S311 - jitter, not security
     return max(delay, retry_after or 0.0)
+
+
+def busy_countdown(retries: int) -> float:
+    """Waiting behind a live run: look again soon, then back off up to two heartbeats."""
+    cap = max(5.0, 2 * heartbeat_interval())
+    base = min(cap, 1.5 ** retries)
+    return random.uniform(base / 2, base)  # noqa: S311 - jitter, not security

@@ -1,11 +1,19 @@
 """Triggers through the API, executed by a real Celery worker against a real git http-backend."""
 
 import threading
+import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from core.errors import ProviderAuthError
 from repos import storage
+from sync import executor
 from sync.models import SyncConfig, SyncRun
+from sync.run_reaper import sync_runs_reap
+from sync.run_services import sync_run_request
+from tests.fixtures import live_queue, route_tasks_to
 from tests.sync.engine.worktree import bare_tree
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,7 +108,8 @@ def test_export_to_generic_git(api, repo, git_remote, git_config, live_worker, t
     assert bare_tree(git_remote.path, git_remote.home) == tree.id.decode()
 
 
-def test_wait_false_answers_202_and_identical_queued_run_is_reused(api, repo, git_config):
+def test_wait_false_answers_202_and_identical_queued_run_is_reused(api, repo, git_config,
+                                                                   unconsumed_queue):
     # No worker here: the runs stay queued.
     first = _trigger(api, git_config, wait=False)
     second = _trigger(api, git_config, wait=False)
@@ -109,6 +118,10 @@ def test_wait_false_answers_202_and_identical_queued_run_is_reused(api, repo, gi
     assert second.json()["run_id"] == first.json()["run_id"]
     forced = _trigger(api, git_config, wait=False, force=True)
     assert forced.json()["run_id"] != first.json()["run_id"]
+    # Proof that no worker took them: both task messages still wait in the queue.
+    assert sorted(unconsumed_queue.run_ids()) == sorted([first.json()["run_id"],
+                                                         forced.json()["run_id"]])
+    assert set(SyncRun.objects.values_list("status", flat=True)) == {"queued"}
     SyncRun.objects.all().delete()
 
 
@@ -139,3 +152,53 @@ def test_two_simultaneous_triggers_make_exactly_one_commit(api, repo, git_remote
     assert len(history) == 1  # one import commit, not two
     statuses = sorted(SyncRun.objects.values_list("status", flat=True))
     assert statuses in (["skipped", "success"], ["success"])
+
+
+def _wait_finished(run_id: str, seconds: float = 120) -> SyncRun:
+    deadline = time.monotonic() + seconds
+    while not (run := SyncRun.objects.get(pk=run_id)).finished:
+        assert time.monotonic() < deadline, f"run {run_id} still {run.status}"
+        time.sleep(0.05)
+    return run
+
+
+def test_a_run_whose_worker_died_is_finished_by_another_worker_not_failed(
+        repo, git_remote, git_config, _live_worker_session, _task_routes, unconsumed_queue,
+        settings):
+    git_remote.work.write("a.txt", "1")
+    git_remote.work.commit("one")
+    git_remote.work.push()
+    run = sync_run_request(config=SyncConfig.objects.get(), trigger="webhook")
+    assert unconsumed_queue.run_ids() == [run.pk]  # its message sits where no worker reads
+    # Its worker took it and died: the message is unacknowledged, the heartbeat went stale.
+    stale = timezone.now() - timedelta(seconds=settings.COREGIT_RUN_STALE_SECONDS + 1)
+    SyncRun.objects.filter(pk=run.pk).update(status="running", worker="dead#1",
+                                             worker_process="elsewhere:1", heartbeat_at=stale)
+    with route_tasks_to(live_queue(_task_routes)):
+        assert sync_runs_reap()["lost"] == 1
+        run = _wait_finished(run.pk)
+    assert (run.status, run.lost_count, run.error_code) == ("success", 1, "")
+    assert SyncConfig.objects.get().last_error is None
+
+
+def test_a_patch_made_while_a_run_fails_is_kept(api, repo, git_config, live_worker, monkeypatch):
+    SyncConfig.objects.update(consecutive_failures=9)  # one more automatic failure pauses
+    started, release = threading.Event(), threading.Event()
+
+    def refused(config, run, state):
+        started.set()
+        assert release.wait(60)
+        raise ProviderAuthError("The git host refused the credentials", status=401)
+
+    monkeypatch.setattr(executor, "execute", refused)
+    run = sync_run_request(config=SyncConfig.objects.get(), trigger="webhook")
+    assert started.wait(60), "the worker never started the run"
+    # The operator fixes things meanwhile: a PATCH resets the failure count and resumes.
+    patched = api.patch("/v1/repos/app/sync/config", {"overwrite_diverged": True}, format="json")
+    assert patched.status_code == 200
+    release.set()
+    assert _wait_finished(run.pk).error_code == "provider.auth"
+    config = SyncConfig.objects.get()
+    assert config.overwrite_diverged is True
+    assert (config.consecutive_failures, config.auto_sync_paused) == (1, False)
+    assert config.last_error == "The git host refused the credentials"
