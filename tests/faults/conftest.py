@@ -39,10 +39,10 @@ FAST_TIMINGS = {
     "COREGIT_HEARTBEAT_SECONDS": "1",
     "COREGIT_RUN_STALE_SECONDS": "6",
     "COREGIT_REAPER_SECONDS": "2",
-    "COREGIT_RUN_LOST_SECONDS": "10",
+    "COREGIT_RUN_REPUBLISH_SECONDS": "10",
     "COREGIT_RUN_MAX_ATTEMPTS": "3",
 }
-RECOVERY_DEADLINE = 400.0  # seconds from the kill to a finished run, on a loaded 2-core machine
+RECOVERY_DEADLINE = 120.0  # seconds from the kill to a finished run, on a loaded 2-core machine
 
 
 

@@ -48,6 +48,7 @@ class Gate:
         self.method, self.path_suffix, self.point = method, path_suffix, point
         self.body_contains = body_contains
         self.taken = False  # one request per gate
+        self.aborted = False
         self.reached, self.released = threading.Event(), threading.Event()
 
     def matches(self, method: str, path: str, point: str, body_head: bytes) -> bool:
@@ -55,11 +56,18 @@ class Gate:
                 and urlsplit(path).path.endswith(self.path_suffix)
                 and self.body_contains in body_head)
 
-    def hold(self) -> None:
+    def hold(self) -> bool:
+        """Block until released; whether to go on serving the request (False: it was aborted)."""
         self.reached.set()
         self.released.wait()
+        return not self.aborted
 
     def release(self) -> None:
+        self.released.set()
+
+    def abort(self) -> None:
+        """Drop the held request: the rest is never served (as when its client died mid-way)."""
+        self.aborted = True
         self.released.set()
 
 
@@ -124,8 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
             body.seek(0)
             self._body_head = body.read(1 << 16)
             body.seek(0)
-            if gate := self.config.take_gate(self.command, self.path, "before", self._body_head):
-                gate.hold()
+            gate = self.config.take_gate(self.command, self.path, "before", self._body_head)
+            if gate is not None and not gate.hold():
+                return
             try:
                 self._run_cgi(body, length)
             except (BrokenPipeError, ConnectionResetError):
@@ -210,8 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
             proc.wait()
             size = out.tell()
             out.seek(0)
-            if held.point == "after":
-                held.hold()
+            if held.point == "after" and not held.hold():
+                return
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -221,7 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
         if held is not None and held.point == "partial":
             self.wfile.write(out.read(size // 2))
             self.wfile.flush()
-            held.hold()
+            if not held.hold():
+                return
         while chunk := out.read(1 << 16):
             self.wfile.write(chunk)
             sent += len(chunk)
