@@ -93,8 +93,8 @@ class Stack:
     def client(self, key: str) -> Api:
         return Api(self.base_url, key)
 
-    def worker(self, name: str, **env: str) -> Process:
-        return celery_worker(self.senv, name, include=FAULT_MODULE, **env)
+    def worker(self, name: str, *, wrap: list[str] | None = None, **env: str) -> Process:
+        return celery_worker(self.senv, name, include=FAULT_MODULE, wrap=wrap, **env)
 
 
 def start_stack(senv: ServiceEnv) -> Stack:

@@ -17,8 +17,10 @@ the sync writes it, the trees match, and no run is left queued or running.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -38,19 +40,40 @@ from tests.faults.conftest import (
     wait_finished,
 )
 from tests.support.gitcli import git
-from tests.support.processes import Process, alive, children_of, wait_until
+from tests.support.processes import ANOTHER_MACHINE, Process, alive, children_of, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-POINTS = ["mid", "after-ref"]
-KILLS = ["child", "worker"]
+# (point, kill): "elsewhere" kills a whole worker running in a pid namespace of its own, so the
+# survivors cannot see its processes exit and must go by its heartbeat, as across machines.
+CASES = [("mid", "child"), ("mid", "worker"), ("mid", "elsewhere"),
+         ("after-ref", "child"), ("after-ref", "worker")]
+
+LABELS = {"child": "pool child", "worker": "whole worker", "elsewhere": "whole worker (other host)"}
+
+
+def _recorded_push_recovery() -> bool:
+    """Whether the engine records a push that landed before a crash (wip-import's change)."""
+    from sync.engine import recovery
+
+    return hasattr(recovery, "recovered_export")
+
+
+@functools.cache
+def _pid_namespaces() -> bool:
+    done = subprocess.run([*ANOTHER_MACHINE, "true"], capture_output=True, timeout=60)
+    return done.returncode == 0
 
 
 def _git_out(path, *args: str, home) -> str:
     return git(*args, cwd=path, home=home).stdout.decode().strip()
 
 
-def _start_worker(stack: Stack, workers: list[Process], name: str, **env: str) -> Process:
-    worker = stack.worker(name, **env).start()
+def _start_worker(stack: Stack, workers: list[Process], name: str, kind: str, **env: str
+                  ) -> Process:
+    if kind == "elsewhere" and not _pid_namespaces():
+        pytest.skip("this machine cannot create pid namespaces (unshare --pid)")
+    worker = stack.worker(name, wrap=ANOTHER_MACHINE if kind == "elsewhere" else None,
+                          **env).start()
     workers.append(worker)
     worker.wait_log(" ready.", timeout=120)
     return worker
@@ -82,7 +105,7 @@ def _recover(stack: Stack, workers: list[Process], victim: Process, kind: str, g
     killed_at = time.monotonic()
     if gate is not None:
         gate.abort()  # the held request dies with its client: a held push is never applied
-    if kind == "worker":
+    if kind != "child":
         workers.append(stack.worker("rescuer").start())  # the supervisor starts a fresh worker
     return killed_at
 
@@ -97,8 +120,7 @@ def _assert_one_run_succeeded(api: Api, slug: str, run_id: str, killed_at: float
     return run, took
 
 
-@pytest.mark.parametrize("kind", KILLS)
-@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize(("point", "kind"), CASES)
 def test_import_survives_sigkill(stack, workers, remote: Remote, master_key, tmp_path, point, kind):
     api = stack.client(master_key)
     remote.work.write("README.md", "# upstream\n")
@@ -114,7 +136,7 @@ def test_import_survives_sigkill(stack, workers, remote: Remote, master_key, tmp
         gate = remote.server.gate("POST", "/git-upload-pack", "partial", body_contains=b"want ")
     else:
         env["COREGIT_FAULT_AFTER_BRANCH_WRITE"] = str(marker)
-    victim = _start_worker(stack, workers, "victim", **env)
+    victim = _start_worker(stack, workers, "victim", kind, **env)
     run_id = _trigger(api, "app", config["id"])
     if gate is not None:
         wait_until(gate.reached.is_set, timeout=120, what="the import to fetch from the remote")
@@ -132,7 +154,7 @@ def test_import_survives_sigkill(stack, workers, remote: Remote, master_key, tmp
     assert f"Coregit-Sync-Remote-Sha: {remote_sha}" in message
     assert _git_out(disk, "rev-parse", "main^{tree}", home=remote.home) == remote.work.tree()
     assert run["remote_sha"] == remote_sha
-    record_figure(f"SIGKILL {kind:6} import {point:9}", took, runs=1, commits=1)
+    record_figure(f"SIGKILL {LABELS[kind]:25} import {point:9}", took, runs=1, commits=1)
 
 
 def _local_commit(repo_id: str, files: dict[str, bytes]) -> str:
@@ -150,8 +172,12 @@ def _local_commit(repo_id: str, files: dict[str, bytes]) -> str:
     return commit.decode()
 
 
-@pytest.mark.parametrize("kind", KILLS)
-@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize(("point", "kind"), [
+    case if case[0] == "mid" else pytest.param(*case, marks=pytest.mark.xfail(
+        not _recorded_push_recovery(), strict=True,
+        reason="a push that landed before the crash is recorded as skipped until wip-import "
+               "(sync.engine.recovery.recovered_export) is merged; issue 11 point 3"))
+    for case in CASES])
 def test_export_survives_sigkill(stack, workers, remote: Remote, master_key, point, kind):
     api = stack.client(master_key)
     remote.work.write("README.md", "# created with the remote repository\n")
@@ -164,7 +190,7 @@ def test_export_survives_sigkill(stack, workers, remote: Remote, master_key, poi
 
     where = "before" if point == "mid" else "after"
     gate = remote.server.gate("POST", "/git-receive-pack", where)
-    victim = _start_worker(stack, workers, "victim")
+    victim = _start_worker(stack, workers, "victim", kind)
     run_id = _trigger(api, "app", config["id"])
     wait_until(gate.reached.is_set, timeout=120, what="the export to push to the remote")
     _assert_running(api, "app", run_id)
@@ -182,4 +208,4 @@ def test_export_survives_sigkill(stack, workers, remote: Remote, master_key, poi
     assert (_git_out(remote.path, "rev-parse", "main^{tree}", home=remote.home)
             == _git_out(disk, "rev-parse", "main^{tree}", home=remote.home))
     assert run["commit_sha"] == local
-    record_figure(f"SIGKILL {kind:6} export {point:9}", took, runs=1, commits=1)
+    record_figure(f"SIGKILL {LABELS[kind]:25} export {point:9}", took, runs=1, commits=1)

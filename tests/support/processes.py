@@ -157,10 +157,15 @@ class ServiceEnv:
         return env
 
 
-def celery_worker(senv: ServiceEnv, name: str, *, include: str = "",
+# Runs a worker in a pid namespace of its own: to the others it looks like a worker on another
+# machine, whose processes they cannot see (only its heartbeat tells whether it is alive).
+ANOTHER_MACHINE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+
+
+def celery_worker(senv: ServiceEnv, name: str, *, include: str = "", wrap: list[str] | None = None,
                   **env: str) -> Process:
     """A prefork worker with one pool child, as production runs it (no gossip or mingle delays)."""
-    argv = [str(BIN / "celery"), "-A", "workers.celery", "worker", "-P", "prefork", "-c", "1",
+    argv = [*(wrap or []), str(BIN / "celery"), "-A", "workers.celery", "worker", "-P", "prefork", "-c", "1",
             "-n", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
             "--without-heartbeat"]
     if include:
