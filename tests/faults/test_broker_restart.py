@@ -26,7 +26,7 @@ from tests.faults.conftest import (
     stop_all,
     wait_finished,
 )
-from tests.support.processes import Process, RedisServer, wait_until
+from tests.support.processes import Process, RedisServer, celery_worker, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,9 +42,9 @@ def test_no_answered_trigger_is_lost_across_a_redis_restart(
         senv = new_service_env(tmp_path / "services", database_url=database_url_of_tests(),
                                broker_url=redis.url)
         senv.data_dir.mkdir()
-        stack = start_stack(senv)
-        worker = stack.worker("worker").start()
+        worker = celery_worker(senv, "worker").start()  # gets ready while the API starts
         workers.append(worker)
+        stack = start_stack(senv)
         worker.wait_log(" ready.", timeout=120)
         _restart_with_runs_in_flight(stack, redis, remote, master_key, persistent)
     finally:

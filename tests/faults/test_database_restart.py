@@ -33,7 +33,15 @@ from tests.faults.conftest import (
     wait_finished,
 )
 from tests.support.gitcli import git
-from tests.support.processes import BIN, ROOT, PostgresCluster, Process, ServiceEnv, wait_until
+from tests.support.processes import (
+    BIN,
+    ROOT,
+    PostgresCluster,
+    Process,
+    ServiceEnv,
+    celery_worker,
+    wait_until,
+)
 
 THREADS = 4  # gunicorn --threads in tests.support.processes.gunicorn
 
@@ -72,10 +80,10 @@ def test_run_and_api_survive_a_postgres_restart(cluster, workers: list[Process],
     made = _manage(senv, "create_org", "Faults")
     key = re.search(r"Master API key \(shown once\): (\S+)", made).group(1)
     org_id = re.search(r"Organization: \S+ \((\S+)\)", made).group(1)
+    worker = celery_worker(senv, "worker").start()  # gets ready while the API starts
+    workers.append(worker)
     stack = start_stack(senv)
     try:
-        worker = stack.worker("worker").start()
-        workers.append(worker)
         worker.wait_log(" ready.", timeout=120)
         _restart_mid_run(stack.client(key), cluster, remote, Path(senv.repo_root) / org_id,
                          worker)

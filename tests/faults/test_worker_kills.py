@@ -75,8 +75,7 @@ def _start_worker(stack: Stack, workers: list[Process], name: str, kind: str, **
     worker = stack.worker(name, wrap=ANOTHER_MACHINE if kind == "elsewhere" else None,
                           **env).start()
     workers.append(worker)
-    worker.wait_log(" ready.", timeout=120)
-    return worker
+    return worker  # it gets ready while the test sets up; the trigger waits for it
 
 
 def _kill(worker: Process, kind: str) -> None:
@@ -89,7 +88,8 @@ def _kill(worker: Process, kind: str) -> None:
         worker.kill_group()
 
 
-def _trigger(api: Api, slug: str, config_id: str) -> str:
+def _trigger(api: Api, slug: str, config_id: str, worker: Process) -> str:
+    worker.wait_log(" ready.", timeout=120)
     body = api.ok("POST", f"/repos/{slug}/sync", {"sync_id": config_id, "wait": False}, status=202)
     return body["run_id"]
 
@@ -122,13 +122,6 @@ def _assert_one_run_succeeded(api: Api, slug: str, run_id: str, killed_at: float
 
 @pytest.mark.parametrize(("point", "kind"), CASES)
 def test_import_survives_sigkill(stack, workers, remote: Remote, master_key, tmp_path, point, kind):
-    api = stack.client(master_key)
-    remote.work.write("README.md", "# upstream\n")
-    remote.work.write("src/app.py", "print('hi')\n" * 200)
-    remote.work.commit("upstream")
-    remote_sha = remote.work.push()
-    repo, config = create_synced_repo(api, remote, "app")
-
     env: dict[str, str] = {}
     gate = None
     marker = tmp_path / "after-branch-write"
@@ -137,7 +130,13 @@ def test_import_survives_sigkill(stack, workers, remote: Remote, master_key, tmp
     else:
         env["COREGIT_FAULT_AFTER_BRANCH_WRITE"] = str(marker)
     victim = _start_worker(stack, workers, "victim", kind, **env)
-    run_id = _trigger(api, "app", config["id"])
+    api = stack.client(master_key)
+    remote.work.write("README.md", "# upstream\n")
+    remote.work.write("src/app.py", "print('hi')\n" * 200)
+    remote.work.commit("upstream")
+    remote_sha = remote.work.push()
+    repo, config = create_synced_repo(api, remote, "app")
+    run_id = _trigger(api, "app", config["id"], victim)
     if gate is not None:
         wait_until(gate.reached.is_set, timeout=120, what="the import to fetch from the remote")
     else:
@@ -179,6 +178,7 @@ def _local_commit(repo_id: str, files: dict[str, bytes]) -> str:
                "(sync.engine.recovery.recovered_export) is merged; issue 11 point 3"))
     for case in CASES])
 def test_export_survives_sigkill(stack, workers, remote: Remote, master_key, point, kind):
+    victim = _start_worker(stack, workers, "victim", kind)
     api = stack.client(master_key)
     remote.work.write("README.md", "# created with the remote repository\n")
     remote.work.commit("initial")
@@ -190,8 +190,7 @@ def test_export_survives_sigkill(stack, workers, remote: Remote, master_key, poi
 
     where = "before" if point == "mid" else "after"
     gate = remote.server.gate("POST", "/git-receive-pack", where)
-    victim = _start_worker(stack, workers, "victim", kind)
-    run_id = _trigger(api, "app", config["id"])
+    run_id = _trigger(api, "app", config["id"], victim)
     wait_until(gate.reached.is_set, timeout=120, what="the export to push to the remote")
     _assert_running(api, "app", run_id)
     if point == "after-ref":
