@@ -89,7 +89,7 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
             config=config, trigger=SyncRun.Trigger.API, branch=args.get("branch"),
             force=args["force"],
         )
-        if args["wait"]:
+        if args["wait"] and not run_services.sync_run_unpublished(run):
             run = _wait_for(run, settings.COREGIT_SYNC_WAIT_SECONDS)
         if not run.finished:
             body = {"run_id": run.id, "status": run.status}

@@ -110,27 +110,31 @@ def live_worker(_live_worker_session, _task_routes):
         yield _live_worker_session
 
 
+@contextmanager
+def publish_to(app, broker_url: str):
+    """Tasks published from this process go to ``broker_url`` while the block runs."""
+    from kombu import pools
+
+    saved = app.amqp._producer_pool
+    app.amqp._producer_pool = pools.producers[app.connection_for_write(broker_url)]
+    try:
+        yield
+    finally:
+        app.amqp._producer_pool = saved
+
+
 @pytest.fixture
 def broker_down(_task_routes):
     """A broker outage for the publishing side: tasks go to a port where nothing listens."""
     import socket
-
-    from kombu import pools
-
-    app = _task_routes
 
     @contextmanager
     def down():
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        saved = app.amqp._producer_pool
-        app.amqp._producer_pool = pools.producers[
-            app.connection_for_write(f"redis://127.0.0.1:{port}/0")]
-        try:
+        with publish_to(_task_routes, f"redis://127.0.0.1:{port}/0"):
             yield
-        finally:
-            app.amqp._producer_pool = saved
 
     return down
 

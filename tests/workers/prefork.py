@@ -68,16 +68,21 @@ def _wait_ready(worker: PreforkWorker, seconds: float = 120) -> None:
 
 
 @contextmanager
-def prefork_worker(tmp_path: Path, *, concurrency: int = 1,
-                   env: dict[str, str] | None = None) -> Iterator[PreforkWorker]:
-    log = tmp_path / f"worker-{uuid.uuid4().hex[:8]}.log"
+def prefork_worker(tmp_path: Path, *, concurrency: int = 1, beat: bool = False,
+                   env: dict[str, str] | None = None,
+                   prefix: tuple[str, ...] = ()) -> Iterator[PreforkWorker]:
+    """``beat`` embeds Celery beat (the reaper's schedule); ``prefix`` wraps the command."""
+    name = uuid.uuid4().hex[:8]
+    log = tmp_path / f"worker-{name}.log"
+    command = [*prefix, sys.executable, "-m", "celery", "-A", "workers.celery", "worker",
+               "-P", "prefork", "-c", str(concurrency), "-Q", prefork_queue(),
+               "--loglevel", "INFO", "-n", f"prefork-{name}@%h", "--without-mingle",
+               "--without-gossip"]
+    if beat:
+        command += ["--beat", "--schedule", str(tmp_path / f"beat-{name}")]
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery", "worker", "-P", "prefork",
-             "-c", str(concurrency), "-Q", prefork_queue(), "--loglevel", "INFO",
-             "-n", f"prefork-{uuid.uuid4().hex[:8]}@%h", "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=_env(env or {}), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        process = subprocess.Popen(command, cwd=ROOT, env=_env(env or {}), stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     worker = PreforkWorker(process, log)
     try:
         _wait_ready(worker)
