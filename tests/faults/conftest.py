@@ -118,6 +118,8 @@ def stop_all(*processes: Process) -> None:
 def purge_queue(broker_url: str, queue_id: str) -> None:
     import redis
 
+    if not broker_url.startswith("redis://"):
+        return
     try:
         redis.Redis.from_url(broker_url, socket_timeout=5).delete(f"celery-{queue_id}")
     except redis.RedisError:
