@@ -199,25 +199,13 @@ class _Handler(BaseHTTPRequestHandler):
             env=self._env(length),
         )
         assert proc.stdout is not None
-        status, headers = 200, []
-        while True:
-            line = proc.stdout.readline().rstrip(b"\r\n")
-            if not line:
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "status":
-                status = int(value.strip().split()[0])
-            else:
-                headers.append((name, value.strip()))
-        held = None
-        for point in ("after", "partial"):
-            held = held or self.config.take_gate(self.command, self.path, point, self._body_head)
+        status, headers = self._cgi_headers(proc.stdout)
+        held = self._held_answer()
         out = proc.stdout
         if held is not None:
-            out = tempfile.TemporaryFile()
+            out = tempfile.TemporaryFile()  # the whole answer, so the CGI finishes first
             shutil.copyfileobj(proc.stdout, out)
             proc.wait()
-            size = out.tell()
             out.seek(0)
             if held.point == "after" and not held.hold():
                 return
@@ -226,18 +214,40 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
-        sent = 0
         if held is not None and held.point == "partial":
-            self.wfile.write(out.read(size // 2))
+            out.seek(0, os.SEEK_END)
+            half = out.tell() // 2
+            out.seek(0)
+            self.wfile.write(out.read(half))
             self.wfile.flush()
             if not held.hold():
                 return
+        sent = 0
         while chunk := out.read(1 << 16):
             self.wfile.write(chunk)
             sent += len(chunk)
         proc.wait()
         with self.config.stats.lock:
             self.config.stats.requests.append((self.command, self.path, sent))
+
+    @staticmethod
+    def _cgi_headers(stdout) -> tuple[int, list[tuple[str, str]]]:
+        status, headers = 200, []
+        while True:
+            line = stdout.readline().rstrip(b"\r\n")
+            if not line:
+                return status, headers
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            else:
+                headers.append((name, value.strip()))
+
+    def _held_answer(self) -> Gate | None:
+        for point in ("after", "partial"):
+            if gate := self.config.take_gate(self.command, self.path, point, self._body_head):
+                return gate
+        return None
 
 
 @contextmanager
