@@ -37,7 +37,7 @@ FAULT_MODULE = "tests.support.fault_points"
 # dead worker is noticed and its run taken over well inside each test's deadline.
 FAST_TIMINGS = {
     "COREGIT_HEARTBEAT_SECONDS": "1",
-    "COREGIT_RUN_STALE_SECONDS": "6",
+    "COREGIT_RUN_STALE_SECONDS": "10",
     "COREGIT_REAPER_SECONDS": "2",
     "COREGIT_RUN_REPUBLISH_SECONDS": "10",
     "COREGIT_RUN_MAX_ATTEMPTS": "3",
