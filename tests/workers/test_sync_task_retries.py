@@ -78,3 +78,25 @@ def test_permanent_error_is_not_retried(export_config, monkeypatch):
     run.refresh_from_db()
     assert (run.status, run.error_code) == ("error", "provider.auth")
     assert "Bad credentials" in run.message
+
+
+def test_a_run_waiting_behind_a_live_run_backs_off_more_each_time(export_config, monkeypatch):
+    from django.utils import timezone
+
+    gh, config = export_config
+    monkeypatch.setattr(sync_run, "delay", lambda run_id: None)  # the test drives the task
+    live = sync_run_request(config=config, trigger="api")
+    SyncRun.objects.filter(pk=live.pk).update(status="running", heartbeat_at=timezone.now())
+    waiting = sync_run_request(config=config, trigger="api", force=True)
+    asked = []
+    monkeypatch.setattr(sync_run, "retry",
+                        lambda **kw: asked.append(kw["countdown"]) or Retry("retry"))
+    for retries in (0, 8, 50):
+        sync_run.push_request(retries=retries, hostname="w1")
+        try:
+            with pytest.raises(Retry):
+                sync_run.run(waiting.id)
+        finally:
+            sync_run.pop_request()
+    assert asked[0] <= 1 < asked[1] and asked[2] <= 30  # not a fixed 1-3 s: grows, then capped
+    assert SyncRun.objects.get(pk=waiting.pk).status == "queued"
