@@ -36,6 +36,41 @@ class ServerStats:
             self.requests.clear()
 
 
+class Gate:
+    """Holds one matching request at a chosen point until the test releases it (fault tests).
+
+    ``before``: the request body was read, the CGI has not run (a push is not applied yet).
+    ``after``: the CGI ran to the end (a push's refs are written) but no byte was answered yet.
+    ``partial``: headers and half of the answer were sent (a fetch is cut mid-pack).
+    """
+
+    def __init__(self, method: str, path_suffix: str, point: str, body_contains: bytes) -> None:
+        self.method, self.path_suffix, self.point = method, path_suffix, point
+        self.body_contains = body_contains
+        self.taken = False  # one request per gate
+        self.aborted = False
+        self.reached, self.released = threading.Event(), threading.Event()
+
+    def matches(self, method: str, path: str, point: str, body_head: bytes) -> bool:
+        return (not self.taken and point == self.point and method == self.method
+                and urlsplit(path).path.endswith(self.path_suffix)
+                and self.body_contains in body_head)
+
+    def hold(self) -> bool:
+        """Block until released; whether to go on serving the request (False: it was aborted)."""
+        self.reached.set()
+        self.released.wait()
+        return not self.aborted
+
+    def release(self) -> None:
+        self.released.set()
+
+    def abort(self) -> None:
+        """Drop the held request: the rest is never served (as when its client died mid-way)."""
+        self.aborted = True
+        self.released.set()
+
+
 @dataclass
 class GitHttpServer:
     root: Path
@@ -43,6 +78,22 @@ class GitHttpServer:
     username: str | None
     password: str | None
     stats: ServerStats
+    gates: list[Gate] = field(default_factory=list)
+
+    def gate(self, method: str, path_suffix: str, point: str, *, body_contains: bytes = b""
+             ) -> Gate:
+        """Hold the first request that matches (see ``Gate``) until ``release()``."""
+        gate = Gate(method, path_suffix, point, body_contains)
+        self.gates.append(gate)
+        return gate
+
+    def take_gate(self, method: str, path: str, point: str, body_head: bytes) -> Gate | None:
+        with self.stats.lock:
+            for gate in self.gates:
+                if gate.matches(method, path, point, body_head):
+                    gate.taken = True
+                    return gate
+        return None
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"
@@ -79,7 +130,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._read_body(body)
             length = body.tell()
             body.seek(0)
-            self._run_cgi(body, length)
+            self._body_head = body.read(1 << 16)
+            body.seek(0)
+            gate = self.config.take_gate(self.command, self.path, "before", self._body_head)
+            if gate is not None and not gate.hold():
+                return
+            try:
+                self._run_cgi(body, length)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client was killed while a gate held its request
 
     def _authorized(self) -> bool:
         cfg = self.config
@@ -140,28 +199,55 @@ class _Handler(BaseHTTPRequestHandler):
             env=self._env(length),
         )
         assert proc.stdout is not None
-        status, headers = 200, []
-        while True:
-            line = proc.stdout.readline().rstrip(b"\r\n")
-            if not line:
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "status":
-                status = int(value.strip().split()[0])
-            else:
-                headers.append((name, value.strip()))
+        status, headers = self._cgi_headers(proc.stdout)
+        held = self._held_answer()
+        out = proc.stdout
+        if held is not None:
+            out = tempfile.TemporaryFile()  # the whole answer, so the CGI finishes first
+            shutil.copyfileobj(proc.stdout, out)
+            proc.wait()
+            out.seek(0)
+            if held.point == "after" and not held.hold():
+                return
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
+        if held is not None and held.point == "partial":
+            out.seek(0, os.SEEK_END)
+            half = out.tell() // 2
+            out.seek(0)
+            self.wfile.write(out.read(half))
+            self.wfile.flush()
+            if not held.hold():
+                return
         sent = 0
-        while chunk := proc.stdout.read(1 << 16):
+        while chunk := out.read(1 << 16):
             self.wfile.write(chunk)
             sent += len(chunk)
         proc.wait()
         with self.config.stats.lock:
             self.config.stats.requests.append((self.command, self.path, sent))
+
+    @staticmethod
+    def _cgi_headers(stdout) -> tuple[int, list[tuple[str, str]]]:
+        status, headers = 200, []
+        while True:
+            line = stdout.readline().rstrip(b"\r\n")
+            if not line:
+                return status, headers
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            else:
+                headers.append((name, value.strip()))
+
+    def _held_answer(self) -> Gate | None:
+        for point in ("after", "partial"):
+            if gate := self.config.take_gate(self.command, self.path, point, self._body_head):
+                return gate
+        return None
 
 
 @contextmanager
@@ -180,5 +266,7 @@ def serve_git(
     try:
         yield config
     finally:
+        for gate in config.gates:
+            gate.release()
         httpd.shutdown()
         httpd.server_close()
