@@ -51,13 +51,6 @@ CASES = [("mid", "child"), ("mid", "worker"), ("mid", "elsewhere"),
 LABELS = {"child": "pool child", "worker": "whole worker", "elsewhere": "whole worker (other host)"}
 
 
-def _recorded_push_recovery() -> bool:
-    """Whether the engine records a push that landed before a crash (wip-import's change)."""
-    from sync.engine import recovery
-
-    return hasattr(recovery, "recovered_export")
-
-
 @functools.cache
 def _pid_namespaces() -> bool:
     done = subprocess.run([*ANOTHER_MACHINE, "true"], capture_output=True, timeout=60)
@@ -171,12 +164,7 @@ def _local_commit(repo_id: str, files: dict[str, bytes]) -> str:
     return commit.decode()
 
 
-@pytest.mark.parametrize(("point", "kind"), [
-    case if case[0] == "mid" else pytest.param(*case, marks=pytest.mark.xfail(
-        not _recorded_push_recovery(), strict=True,
-        reason="a push that landed before the crash is recorded as skipped until wip-import "
-               "(sync.engine.recovery.recovered_export) is merged; issue 11 point 3"))
-    for case in CASES])
+@pytest.mark.parametrize(("point", "kind"), CASES)
 def test_export_survives_sigkill(stack, workers, remote: Remote, master_key, point, kind):
     victim = _start_worker(stack, workers, "victim", kind)
     api = stack.client(master_key)
