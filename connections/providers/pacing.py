@@ -23,21 +23,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from limits import RateLimitItemPerMinute
+from limits import parse
 from limits.storage import MovingWindowSupport, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-GITHUB_CONTENT_PER_MINUTE = 78  # GitHub allows 80: two spare for requests racing the clock
+GITHUB_CONTENT_LIMIT = "78/minute"  # GitHub allows 80: two spare for requests racing the clock
 MIN_WAIT = 0.05
 
 
 class SharedPacer:
     """Blocks ``acquire()`` until the shared window has room, then records the request in it."""
 
-    def __init__(self, storage: Storage, key: str, *, per_minute: int = GITHUB_CONTENT_PER_MINUTE,
+    def __init__(self, storage: Storage, key: str, *, limit: str = GITHUB_CONTENT_LIMIT,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.limiter = MovingWindowRateLimiter(storage)
-        self.item = RateLimitItemPerMinute(per_minute)
+        self.item = parse(limit)
         self.key, self.sleep = key, sleep
         self.slept = 0.0
 
