@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -50,9 +53,36 @@ def local_leaves(repo: Repo, tree: bytes) -> dict[str, Leaf]:
     return out
 
 
+RELEASE_EVERY = 32 * 1024 * 1024  # bytes read between two releases of mapped pack pages
+_read_since_release: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def read_blob(repo: Repo, sha: str) -> bytes:
     """One blob's bytes, a single copy (no object kept around it)."""
-    return repo.object_store.get_raw(sha.encode())[1]
+    data = repo.object_store.get_raw(sha.encode())[1]
+    store = repo.object_store
+    read = _read_since_release.get(store, 0) + len(data)
+    if read >= RELEASE_EVERY:
+        release_pack_pages(repo)
+        read = 0
+    _read_since_release[store] = read
+    return data
+
+
+def release_pack_pages(repo: Repo) -> None:
+    """Hand back the pages of the mapped pack files that reading has made resident.
+
+    dulwich maps a pack file whole; every page an export reads stays in this process's resident
+    set until the mapping closes, so streaming 1 GB out of one pack would leave 1 GB resident
+    (clean page cache, but it counts as the worker's memory). ``MADV_DONTNEED`` drops them from
+    the process: the file is unchanged, a later read faults the page back in from the cache.
+    Private dulwich attributes are read defensively: without them nothing is released.
+    """
+    for pack in getattr(repo.object_store, "packs", []):
+        contents = getattr(getattr(pack, "_data", None), "_contents", None)
+        if isinstance(contents, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            with contextlib.suppress(OSError, ValueError):
+                contents.madvise(mmap.MADV_DONTNEED)
 
 
 def lazy_blob(repo: Repo, sha: str, size: int) -> LazyBlob:
