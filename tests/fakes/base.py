@@ -32,6 +32,7 @@ class Req:
     raw: object  # the requests.PreparedRequest
     user: str | None = None
     args: tuple = field(default_factory=tuple)
+    arrived: float = 0.0  # the fake's clock when the request arrived (before queueing)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Logged:
     endpoint: str
     body_sha: str  # sha256 of the request body ("" when none)
     status: int | str  # HTTP status, or "reset" / "timeout" for a dropped connection
-    at: float  # the fake's clock when the request arrived
+    at: float  # the fake's clock when the request arrived (not when it was served)
 
 
 class HttpError(Exception):
@@ -148,6 +149,7 @@ class FakeProvider:
         def callback(request):
             match = regex.match(request.url)
             args = tuple(unquote(g) if g is not None else None for g in match.groups())
+            request.arrived = self.clock()  # before waiting for the requests ahead of it
             with self._serial:
                 if not git:
                     request.body = _read_body(request.body)
@@ -158,7 +160,7 @@ class FakeProvider:
                 if not git:
                     status = result if isinstance(result, str) else result[0]
                     digest = hashlib.sha256(request.body or b"").hexdigest() if request.body else ""
-                    self.log.append(Logged(request.method, name, digest, status, self.clock()))
+                    self.log.append(Logged(request.method, name, digest, status, request.arrived))
             if isinstance(result, str):
                 return _dropped(result, request)
             return result
@@ -189,7 +191,8 @@ class FakeProvider:
                 body = json.loads(raw)
             except ValueError:
                 raise HttpError(400, {"message": self.bad_json_message}) from None
-        req = Req(request.method, request.url, query, body, request, args=args)
+        req = Req(request.method, request.url, query, body, request, args=args,
+                  arrived=request.arrived)
         req.user = self._auth(req, git)
         if not git:
             self._limits(req, name)
