@@ -3,7 +3,9 @@
 Every provider call goes through :meth:`HttpClient._request`, which applies the timeouts, the
 headers and the mapping of HTTP failures onto ``core.errors``. Connection errors are retried by
 urllib3 (only *connect* failures: the request never reached the server, so it is safe for POST);
-status codes are never retried here, the sync task decides with ``ProviderError.transient``.
+status codes are never retried here: exports repeat one failed call in place
+(``sync.engine.api_common.with_retries``, which knows which calls are safe to repeat), and the
+sync task decides about the run with ``ProviderError.transient``.
 
 Error messages carry the provider name, the status, the provider's own ``message`` and the method
 and path, never a header value: the credential only travels in ``Authorization``.

@@ -16,14 +16,14 @@ import pytest
 
 from connections.providers.pacing import SharedPacer, pacing_key, window_storage
 
-LIMIT, PERIOD, PER_PROCESS = 4, 2.0, 8
-SLACK = 0.3  # seconds between the storage recording a hit and the process logging it
+LIMIT, PERIOD, PER_PROCESS = 4, 3.0, 8
+SLACK = 0.8  # seconds a process may be held up between the storage's record and its own log
 
 
 def _acquire_many(broker: str, data_dir: str, key: str, out) -> None:
     import time
 
-    pacer = SharedPacer(window_storage(broker, data_dir), key, limit=f"{LIMIT} per 2 second")
+    pacer = SharedPacer(window_storage(broker, data_dir), key, limit=f"{LIMIT} per 3 seconds")
     for _ in range(PER_PROCESS):
         pacer.acquire()
         out.put(time.time())
@@ -52,7 +52,7 @@ def test_two_processes_share_one_window(backend, tmp_path):
         assert p.exitcode == 0
 
     assert _max_in_window(times, PERIOD - SLACK) <= LIMIT
-    # 16 hits at 4 per 2 s need at least three full periods: only a shared window makes the two
+    # 16 hits at 4 per 3 s need at least three full periods: only a shared window makes the two
     # processes wait for each other (alone, each would finish its 8 in about one period).
     assert max(times) - min(times) >= 3 * PERIOD - SLACK
 
