@@ -11,7 +11,6 @@ from connections.clients import connection_client
 from connections.credential_services import git_credential_for_repo
 from connections.providers.base import GitAccess
 from connections.providers.http import new_session
-from connections.providers.pacing import SharedPacer, pacing_key, window_storage
 from core.netguard import pinned_session
 from sync.engine import export_git, importer
 from sync.engine.types import ExportRequest, ImportRequest, SyncResult
@@ -68,11 +67,13 @@ def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncRe
                     pacer=_content_pacer(config))
 
 
-def _content_pacer(config: SyncConfig) -> SharedPacer | None:
+def _content_pacer(config: SyncConfig):
     """GitHub paces content creation per credential: one window shared by every worker (Redis
     when the broker is Redis, else a SQLite file in the data directory)."""
     if config.provider != "github":
         return None
+    from connections.providers.pacing import SharedPacer, pacing_key, window_storage  # worker only
+
     storage = window_storage(settings.CELERY_BROKER_URL, settings.DATA_DIR)
     return SharedPacer(storage, pacing_key("github", config.connection.credentials_hash))
 
