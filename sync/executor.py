@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import requests
+from django.conf import settings
 
 from connections.clients import connection_client
 from connections.credential_services import git_credential_for_repo
@@ -62,7 +63,19 @@ def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncRe
         req = _export_request(config, run, state, remote_access(config))
         return export_git.run_export(req, git_session(config))
     exporter = _api_exporters()[config.provider]
-    return exporter(_export_request(config, run, state, None), connection_client(config.connection))
+    return exporter(_export_request(config, run, state, None), connection_client(config.connection),
+                    pacer=_content_pacer(config))
+
+
+def _content_pacer(config: SyncConfig):
+    """GitHub paces content creation per credential: one window shared by every worker (Redis
+    when the broker is Redis, else a SQLite file in the data directory)."""
+    if config.provider != "github":
+        return None
+    from connections.providers.pacing import SharedPacer, pacing_key, window_storage  # worker only
+
+    storage = window_storage(settings.CELERY_BROKER_URL, settings.DATA_DIR)
+    return SharedPacer(storage, pacing_key("github", config.connection.credentials_hash))
 
 
 def _api_exporters() -> dict[str, Callable]:
