@@ -1,5 +1,6 @@
 """Settings come from the environment; see README.md for the variables."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "repos",
     "connections",
     "sync",
+    "observability",
 ]
 
 MIDDLEWARE = [
@@ -167,3 +169,11 @@ LOGGING = {
 }
 # A generic-git import with auto_sync has no webhook to register: it polls this often (minutes).
 COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)
+
+# --- Metrics (README "Metrics") ------------------------------------------------------------------
+# Unset: /metrics answers loopback clients only. Every process of a machine writes its series to
+# PROMETHEUS_MULTIPROC_DIR (prometheus_client multiprocess mode); it must be set before
+# prometheus_client is first imported, which happens after the settings are loaded.
+COREGIT_METRICS_TOKEN = env_str("COREGIT_METRICS_TOKEN", "")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +20,7 @@ from core.errors import CoregitError, WorkerLost
 from sync.db_retry import until_database_is_back
 from sync.engine.types import SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
+from sync.run_metrics import run_observe
 
 logger = logging.getLogger(__name__)
 AUTOMATIC = (SyncRun.Trigger.WEBHOOK, SyncRun.Trigger.PUSH, SyncRun.Trigger.SCHEDULE)
@@ -59,6 +61,7 @@ def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> None:
     if _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code, message=exc.message,
                completed_at=timezone.now(), **extra):
         _record_failure(run, exc)
+        transaction.on_commit(partial(run_observe, run.pk), robust=True)
 
 
 def _record_failure(run: SyncRun, exc: CoregitError) -> None:
@@ -105,6 +108,7 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
                        deleted=result.deleted, message=result.message, completed_at=now,
                        error_code=""):
             return
+        transaction.on_commit(partial(run_observe, run.pk), robust=True)
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
         fields = ["last_error", "consecutive_failures", "auto_sync_paused", "updated_at"]
         follows = ("remote", "direction", "branch")
