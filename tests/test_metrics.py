@@ -149,9 +149,10 @@ def test_webhook_results_rate_limits_queue_depth_and_paused_configs(
         assert deliver("d3", payload=tag).json()["status"] == "ignored:not_a_branch"
         ping = (WEBHOOKS / "github/ping.payload.json").read_bytes()
         assert deliver("d4", event="ping", payload=ping).json()["status"] == "pong"
+        assert deliver("", event="ping", payload=ping).status_code == 400  # no delivery id
         after = scrape(base)
 
-    for result in ("queued", "duplicate", "bad_signature", "ignored", "received"):
+    for result in ("queued", "duplicate", "bad_signature", "ignored", "received", "rejected"):
         name = "coregit_webhook_deliveries_total"
         assert value(after, name, provider="github", result=result) == \
             value(before, name, provider="github", result=result) + 1, result
