@@ -1,5 +1,6 @@
 """Settings come from the environment; see README.md for the variables."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "connections",
     "sync",
     "events",
+    "observability",
 ]
 
 MIDDLEWARE = [
@@ -173,3 +175,11 @@ COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)
 COREGIT_EVENT_MAX_ATTEMPTS = env_int("COREGIT_EVENT_MAX_ATTEMPTS", 6)
 COREGIT_EVENT_RETRY_BASE_SECONDS = float(env_str("COREGIT_EVENT_RETRY_BASE_SECONDS", "10"))
 COREGIT_EVENT_DISABLE_AFTER = env_int("COREGIT_EVENT_DISABLE_AFTER", 10)
+
+# --- Metrics (README "Metrics") ------------------------------------------------------------------
+# Unset: /metrics answers loopback clients only. Every process of a machine writes its series to
+# PROMETHEUS_MULTIPROC_DIR (prometheus_client multiprocess mode); it must be set before
+# prometheus_client is first imported, which happens after the settings are loaded.
+COREGIT_METRICS_TOKEN = env_str("COREGIT_METRICS_TOKEN", "")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +21,7 @@ from events import sync_events
 from sync.db_retry import until_database_is_back
 from sync.engine.types import SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
+from sync.run_metrics import run_observe
 
 logger = logging.getLogger(__name__)
 AUTOMATIC = (SyncRun.Trigger.WEBHOOK, SyncRun.Trigger.PUSH, SyncRun.Trigger.SCHEDULE)
@@ -61,6 +63,7 @@ def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> None:
                completed_at=timezone.now(), **extra):
         sync_events.run_finished(run)
         _record_failure(run, exc)
+        transaction.on_commit(partial(run_observe, run.pk), robust=True)
 
 
 def _record_failure(run: SyncRun, exc: CoregitError) -> None:
@@ -111,6 +114,7 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
                        error_code=""):
             return
         sync_events.run_finished(run)
+        transaction.on_commit(partial(run_observe, run.pk), robust=True)
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
         fields = ["last_error", "consecutive_failures", "auto_sync_paused", "updated_at"]
         follows = ("remote", "direction", "branch")

@@ -66,6 +66,7 @@ def test_run_command_serves_api_and_worker_on_embedded_defaults(tmp_path):
             cwd=ROOT, env={**env, "DEBUG": "true", **_secrets(tmp_path)}, capture_output=True,
         )
         assert check.returncode == 0, check.stderr.decode()
+        _check_metrics(f"http://127.0.0.1:{port}")
 
         # A push larger than git's 1 MiB postBuffer goes chunked through gunicorn.
         api = f"http://127.0.0.1:{port}/v1"
@@ -85,6 +86,25 @@ def test_run_command_serves_api_and_worker_on_embedded_defaults(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
         log.close()
+
+
+def _check_metrics(base: str) -> None:
+    """Metrics under gunicorn (2 processes) + the worker: every scrape, whichever process serves
+    it, sums what all processes observed (the multiprocess directory run.sh sets up)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for _ in range(3):
+        bad = requests.post(f"{base}/v1/sync-webhooks/github", data=b"{}", timeout=10,
+                            headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "x"})
+        assert bad.status_code == 401
+    for _ in range(4):
+        text = requests.get(f"{base}/metrics", timeout=10).text
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for f in text_string_to_metric_families(text) for s in f.samples}
+        assert samples[("coregit_webhook_deliveries_total",
+                        (("provider", "github"), ("result", "bad_signature")))] == 3
+        assert samples[("coregit_workers_live", ())] == 1
+        assert samples[("coregit_queue_depth", (("queue", "celery"), ("source", "database")))] == 0
 
 
 def _secrets(tmp_path: Path) -> dict:

@@ -31,6 +31,7 @@ from core.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from observability.series import rate_limit_seen
 
 USER_AGENT = "coregit-sync/1.0"
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)  # (connect, read)
@@ -116,6 +117,7 @@ class HttpClient:
     """Base of the provider clients; subclasses set ``provider_name`` and ``_auth_headers()``."""
 
     provider_name = "Provider"
+    metrics_label = ""  # the connection id, for the rate-limit series (never the credential)
 
     def __init__(
         self,
@@ -185,6 +187,7 @@ class HttpClient:
             raise ProviderError(
                 f"{self.provider_name} request failed ({type(exc).__name__}, {where})"
             ) from exc
+        rate_limit_seen(provider=self.provider_name, connection=self.metrics_label, headers=resp.headers)
         if resp.status_code in expected:
             return resp
         secrets = [v.split(" ", 1)[-1] for v in auth.values()]
