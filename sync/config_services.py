@@ -10,10 +10,11 @@ from core.errors import BadRequest, Conflict
 from repos.models import Repository
 from repos.validation import branch_error
 from sync import hooks
+from sync.engine.refspecs import patterns_error
 from sync.models import SyncConfig, SyncState
 from sync.validation import clean_remote
 
-_RESETS = ("remote", "branch", "direction")
+_RESETS = ("remote", "branch", "direction", "mode")
 
 
 def _provider_for(connection: Connection | None, remote: str) -> str:
@@ -36,21 +37,30 @@ def _check_poll(minutes: int | None) -> None:
                          details={"poll_interval_minutes": ["Ensure this value is >= 5."]})
 
 
+def _check_branches(branches: list[str] | None) -> None:
+    if branches is not None and (err := patterns_error(branches)):
+        raise BadRequest(f"Invalid request: branches: {err}", details={"branches": [err]})
+
+
 def sync_config_create(
     *, repo: Repository, remote: str, connection_id: str | None = None,
     direction: str = "import", branch: str | None = None, auto_sync: bool = False,
     overwrite_diverged: bool = False, poll_interval_minutes: int | None = None,
+    mode: str = "snapshot", branches: list[str] | None = None, tags: bool = False,
+    prune: bool = False,
 ) -> SyncConfig:
     connection = connection_get(org=repo.org, connection_id=connection_id) if connection_id else None
     provider = _provider_for(connection, remote)
     branch = branch or repo.default_branch
     _check_branch(branch)
     _check_poll(poll_interval_minutes)
+    _check_branches(branches)
     config = SyncConfig(
         org=repo.org, repository=repo, connection=connection, provider=provider,
         remote=clean_remote(provider, remote), branch=branch, direction=direction,
         auto_sync=auto_sync, overwrite_diverged=overwrite_diverged,
-        poll_interval_minutes=poll_interval_minutes,
+        poll_interval_minutes=poll_interval_minutes, mode=mode, branches=branches or [],
+        tags=tags, prune=prune,
     )
     try:
         with transaction.atomic():
@@ -62,12 +72,15 @@ def sync_config_create(
 
 
 def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
-    """PATCH: any subset of remote, branch, direction, auto_sync, overwrite_diverged, poll."""
+    """PATCH: any subset of remote, branch, direction, auto_sync, overwrite_diverged, poll, and
+    the mirror fields (mode, branches, tags, prune)."""
     changes = {k: v for k, v in changes.items() if v is not None or k == "poll_interval_minutes"}
     if "branch" in changes:
         _check_branch(changes["branch"])
     if "poll_interval_minutes" in changes:
         _check_poll(changes["poll_interval_minutes"])
+    if "branches" in changes:
+        _check_branches(changes["branches"])
     if "remote" in changes:
         changes["remote"] = clean_remote(config.provider, changes["remote"])
     reset = any(k in changes and changes[k] != getattr(config, k) for k in _RESETS)
