@@ -32,7 +32,7 @@ from repos.signals import branch_pushed
 
 logger = logging.getLogger(__name__)
 SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
-HIDDEN_PREFIX = b"refs/sync/"
+HIDDEN_PREFIX = (b"refs/sync/", b"refs/coregit/")  # sync tracking refs, mirror backup refs
 _SPOOL_BYTES = 16 * 1024 * 1024
 
 
@@ -52,7 +52,7 @@ class _ReservedRefGuard:
 
     def execute(self, ref_name: bytes, old_sha: bytes, new_sha: bytes) -> tuple[bytes, bytes]:
         if ref_name.startswith(HIDDEN_PREFIX):
-            raise HookError(f"{HIDDEN_PREFIX.decode()} is reserved for Coregit Sync")
+            raise HookError(f"{ref_name.decode()} is reserved for Coregit Sync")
         return b"", b""
 
 

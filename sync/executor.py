@@ -72,6 +72,10 @@ def _api_exporters() -> dict[str, Callable]:
 
 
 def execute(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
+    if config.mode == SyncConfig.Mode.MIRROR:
+        from sync.mirror_runner import execute_mirror
+
+        return execute_mirror(config, run)
     if run.direction == "import":
         return _import(config, run, state)
     return _export(config, run, state)

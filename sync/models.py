@@ -34,6 +34,7 @@ class SyncConfig(EncryptedFieldsMixin, models.Model):
         GIT = "git"
 
     ENCRYPTED_FIELDS = ("webhook_secret_ciphertext",)
+    Mode = Mode
 
     id = models.CharField(primary_key=True, max_length=32, default=new_sync_id, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_configs")

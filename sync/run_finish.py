@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.errors import CoregitError, WorkerLost
 from sync.db_retry import until_database_is_back
 from sync.engine.types import SyncResult
+from sync.mirror_runner import record_ref_states
 from sync.models import SyncConfig, SyncRun, SyncState
 
 logger = logging.getLogger(__name__)
@@ -47,9 +48,13 @@ def requeue(run: SyncRun, exc: CoregitError, countdown: float) -> None:
 def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
     """End ``run`` in error (``config`` is re-read under its lock; only its id is used)."""
 
+    refs = getattr(exc, "refs", None)  # a mirror run that refused some refs updated the others
+
     def record() -> None:
         with transaction.atomic():
-            _fail_locked(run, exc)
+            _fail_locked(run, exc, **({"refs": refs} if refs is not None else {}))
+            if refs is not None:
+                _record_ref_states(run, config, refs)
 
     until_database_is_back(record)
     return run
@@ -78,6 +83,17 @@ def _record_failure(run: SyncRun, exc: CoregitError) -> None:
     config.save(update_fields=fields)  # only these: a concurrent PATCH keeps everything else
 
 
+def _follows_same(current: SyncConfig, config: SyncConfig) -> bool:
+    return ((current.remote, current.direction, current.mode)
+            == (config.remote, config.direction, config.mode))
+
+
+def _record_ref_states(run: SyncRun, config: SyncConfig, refs: list[dict]) -> None:
+    current = SyncConfig.objects.select_for_update().filter(pk=run.config_id).first()
+    if current is not None and _follows_same(current, config):
+        record_ref_states(current, refs)
+
+
 def lost_worker(run: SyncRun) -> bool:
     """Count one lost worker on ``run`` (running, locked by the caller).
 
@@ -103,16 +119,17 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
         if not _finish(run, status=result.status, remote_sha=result.remote_sha,
                        commit_sha=result.commit_sha, files_changed=result.files_changed,
                        deleted=result.deleted, message=result.message, completed_at=now,
-                       error_code=""):
+                       error_code="", refs=result.refs):
             return
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
-        if (current.remote, current.direction) == (config.remote, config.direction):
+        if _follows_same(current, config):
             # A PATCH that changed what the config follows reset the state meanwhile: keep it so.
             SyncState.objects.update_or_create(
                 config=current, branch=run.branch,
                 defaults={"last_remote_sha": result.remote_sha,
                           "last_local_sha": result.commit_sha},
             )
+            record_ref_states(current, result.refs)
         current.last_error, current.last_synced_at, current.consecutive_failures = None, now, 0
         if run.trigger == SyncRun.Trigger.API:
             current.auto_sync_paused = False  # a successful manual trigger resumes auto-sync
