@@ -152,7 +152,7 @@ def _run_service(repo: Repository, service: str, *, advertise: bool, body=None):
 
 def _emit_pushes(repo: Repository, updates) -> None:
     for old, new, ref in updates:
-        if not ref.startswith(b"refs/heads/"):
+        if not ref.startswith((b"refs/heads/", b"refs/tags/")):  # tags: for mirror exports
             continue
         zero = storage.ZERO_SHA
         branch_pushed.send(

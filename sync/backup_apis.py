@@ -14,6 +14,8 @@ class _BackupRef(serializers.Serializer):
 
 
 class SyncBackupListApi(_MasterForWrites, RepoScopedMixin, APIView):
+    DeleteSerializer = _BackupRef
+
     def get(self, request, **kwargs):
         repo = self.get_repo(request, "read")
         return Response({"backups": backup_services.sync_backup_list(repo=repo)})
@@ -21,7 +23,7 @@ class SyncBackupListApi(_MasterForWrites, RepoScopedMixin, APIView):
     def delete(self, request, **kwargs):
         """Body (or query) ``{backup}``: delete one backup ref."""
         repo = self.get_repo(request, "write")
-        data = _BackupRef(data=request.data or request.query_params)
+        data = self.DeleteSerializer(data=request.data or request.query_params)
         data.is_valid(raise_exception=True)
         backup_services.sync_backup_delete(repo=repo, backup=data.validated_data["backup"])
         return Response({"deleted": True})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from repos import storage
@@ -85,3 +86,16 @@ def trigger(api, config, **extra):
 
 def by_ref(body) -> dict[str, dict]:
     return {item["ref"]: item for item in body["refs"]}
+
+
+def wait_all_finished(seconds: float = 180) -> None:
+    """Every run finished successfully (a condition with a generous deadline, never a sleep)."""
+    from sync.models import SyncRun
+
+    deadline = time.monotonic() + seconds
+    while SyncRun.objects.exclude(status__in=SyncRun.FINISHED).exists():
+        assert time.monotonic() < deadline, "runs still unfinished"
+        time.sleep(0.05)
+    bad = list(SyncRun.objects.exclude(status__in=("success", "skipped")).values_list(
+        "status", "message"))
+    assert not bad, bad

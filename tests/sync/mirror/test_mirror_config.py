@@ -60,3 +60,19 @@ def test_bad_mirror_fields_are_400_naming_the_field(api, repo, extra, field):
     patched = api.patch(URL, extra, format="json")
     assert patched.status_code == 400 and field in patched.json().get("details", {})
     api.delete(URL)
+
+
+def test_openapi_documents_the_mirror_fields_and_backup_endpoints(client):
+    spec = client.get("/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for name in ("SyncConfigCreateRequest", "SyncConfigPatchedUpdateRequest"):
+        props = schemas[name]["properties"]
+        mode = props["mode"]
+        ref = mode.get("$ref") or (mode.get("allOf") or [{}])[0].get("$ref")
+        enum = schemas[ref.rsplit("/", 1)[1]] if ref else mode
+        assert enum["enum"] == ["snapshot", "mirror"]
+        assert props["branches"]["type"] == "array" and props["tags"]["type"] == "boolean"
+        assert props["prune"]["type"] == "boolean"
+    paths = spec["paths"]
+    assert {"get", "delete"} <= set(paths["/v1/repos/{slug}/sync/backups"])
+    assert "post" in paths["/v1/repos/{namespace}/{slug}/sync/backups/restore"]
