@@ -84,7 +84,8 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
     if "remote" in changes:
         changes["remote"] = clean_remote(config.provider, changes["remote"])
     reset = any(k in changes and changes[k] != getattr(config, k) for k in _RESETS)
-    hook_relevant = reset or ("auto_sync" in changes and changes["auto_sync"] != config.auto_sync)
+    hook_relevant = reset or any(k in changes and changes[k] != getattr(config, k)
+                                 for k in ("auto_sync", "tags"))
     old_remote = config.remote
     with transaction.atomic():
         for key, value in changes.items():
@@ -98,7 +99,7 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
         if reset:
             SyncState.objects.filter(config=config).delete()
         if hook_relevant:
-            hooks.reconcile(config, old_remote=old_remote)
+            hooks.reconcile(config, old_remote=old_remote)  # re-registers (tag events follow tags)
     return config
 
 

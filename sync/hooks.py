@@ -30,8 +30,10 @@ def hook_url(config: SyncConfig) -> str:
 
 def _register(config: SyncConfig) -> None:
     secret = secrets.token_urlsafe(32)
-    hook = connection_client(config.connection).create_hook(
-        config.remote, url=hook_url(config), secret=secret, branch=config.branch
+    mirror = config.mode == SyncConfig.Mode.MIRROR
+    hook = connection_client(config.connection).create_hook(  # mirror: patterns checked on receipt
+        config.remote, url=hook_url(config), secret=secret, branch="" if mirror else config.branch,
+        **({"tags": True} if mirror and config.tags else {}),
     )
     config.set_secret("webhook_secret_ciphertext", secret)
     config.webhook_id = hook.id

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from sync.engine.refspecs import RefFilter
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from sync.run_services import sync_run_request
 
@@ -64,6 +65,8 @@ VERIFIERS: dict[str, Callable[[SyncConfig, Delivery], bool]] = {
 # --- push handling ------------------------------------------------------------------------------
 def _push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
     ref = payload.get("ref") or ""
+    if config.mode == SyncConfig.Mode.MIRROR:
+        return _mirror_push(config, ref)
     after = payload.get("after") or payload.get("checkout_sha") or ""
     if not ref.startswith("refs/heads/"):
         return "ignored:not_a_branch", None
@@ -79,13 +82,24 @@ def _push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
     return "queued", run
 
 
+def _mirror_push(config: SyncConfig, ref: str) -> tuple[str, SyncRun | None]:
+    """Any matching branch or tag, created, moved or deleted: one coalesced mirror import."""
+    if not RefFilter(config.branch_patterns, config.tags)(ref.encode()):
+        return "ignored:other_ref", None
+    if not (config.auto_sync and config.direction == "import"):
+        return "ignored:auto_sync_off", None
+    if config.auto_sync_paused:
+        return "ignored:auto_sync_paused", None
+    return "queued", sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
+
+
 def _ping(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
     return "pong", None
 
 
 HANDLERS: dict[str, dict[str, Callable[[SyncConfig, dict], tuple[str, SyncRun | None]]]] = {
     "github": {"push": _push, "ping": _ping},
-    "gitlab": {"Push Hook": _push},
+    "gitlab": {"Push Hook": _push, "Tag Push Hook": _push},
 }
 
 
