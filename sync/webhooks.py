@@ -93,13 +93,21 @@ def _mirror_push(config: SyncConfig, ref: str) -> tuple[str, SyncRun | None]:
     return "queued", sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
 
 
+def _tag_push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
+    """GitLab's separate tag event: only mirror configs follow tags."""
+    ref = payload.get("ref") or ""
+    if config.mode != SyncConfig.Mode.MIRROR or not ref.startswith("refs/tags/"):
+        return "ignored:event", None
+    return _mirror_push(config, ref)
+
+
 def _ping(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
     return "pong", None
 
 
 HANDLERS: dict[str, dict[str, Callable[[SyncConfig, dict], tuple[str, SyncRun | None]]]] = {
     "github": {"push": _push, "ping": _ping},
-    "gitlab": {"Push Hook": _push, "Tag Push Hook": _push},
+    "gitlab": {"Push Hook": _push, "Tag Push Hook": _tag_push},
 }
 
 
