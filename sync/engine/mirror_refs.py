@@ -9,6 +9,8 @@ own commits, and a commit whose parents are missing could not be served to clien
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,21 +131,55 @@ def fetch_matching(
         return sorted(s for s in shas if s not in repo.object_store)
 
     store = repo.object_store
-    walker = ObjectStoreGraphWalker(local_haves(repo), ParentsProvider(store).get_parents)
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, prefix="incoming-",
-                                          dir=store.path)
-    with spool:
+    haves = local_haves(repo)
+    walker = ObjectStoreGraphWalker(haves, ParentsProvider(store).get_parents)
+    with _pack_sink(repo, thin=bool(haves)) as sink:
         with git_errors(label):
-            client.fetch_pack(b"", determine_wants, walker, spool.write)
-        size = spool.tell()
-        if size:
-            spool.seek(0)
-            store.add_thin_pack(spool.read, None)
+            client.fetch_pack(b"", determine_wants, walker, sink.write)
+        size = sink.size
     missing = [ref for ref, sha in seen.items()
                if (only is None or sha in only) and sha not in store]
     if missing:
         raise ProviderError(f"{label} did not send the objects of {missing[0].decode()}")
     return seen, size
+
+
+class _PackSink:
+    def __init__(self, write) -> None:
+        self._write = write
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._write(data)
+        self.size += len(data)
+
+
+@contextmanager
+def _pack_sink(repo: Repo, *, thin: bool) -> Iterator[_PackSink]:
+    """Where the incoming pack goes. With haves it may be thin (deltas against objects we hold):
+    spooled, then completed. Without, it is self-contained: written straight into a pack file
+    and indexed once, skipping the completion pass (the bulk of a first mirror's time)."""
+    store = repo.object_store
+    if thin:
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, prefix="incoming-",
+                                           dir=store.path) as spool:
+            sink = _PackSink(spool.write)
+            yield sink
+            if sink.size:
+                spool.seek(0)
+                store.add_thin_pack(spool.read, None)
+        return
+    file, commit, abort = store.add_pack()
+    sink = _PackSink(file.write)
+    try:
+        yield sink
+    except BaseException:
+        abort()
+        raise
+    if sink.size:
+        commit()
+    else:
+        abort()
 
 
 def branch_result(repo: Repo, req: MirrorRequest, outcomes: list[RefOutcome], *,
