@@ -21,6 +21,9 @@ def _label(config: SyncConfig) -> str:
     return f"{names[config.provider]} {config.remote}"
 
 
+remote_label = _label  # what messages call the remote (mirror runs use it too)
+
+
 def git_session(config: SyncConfig) -> requests.Session:
     """User-supplied hosts go through the URL guard at connect time; cloud hosts do not need to."""
     if config.provider == "git" or (config.connection and config.connection.host):

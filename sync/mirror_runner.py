@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sync import executor
+from sync.engine import mirror_export, mirror_import
 from sync.engine.mirror_refs import MirrorRequest
 from sync.engine.types import SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
@@ -10,23 +12,18 @@ REF_STATE_PREFIX = "refs/"  # mirror states are keyed by full ref name; snapshot
 
 
 def mirror_request(config: SyncConfig, run: SyncRun) -> MirrorRequest:
-    from sync.executor import _label, remote_access  # the shared remote plumbing
-
     return MirrorRequest(
-        repo_path=config.repository.disk_path, remote=remote_access(config), branch=run.branch,
-        branches=config.branch_patterns, tags=config.tags, prune=config.prune,
-        force=run.force or config.overwrite_diverged, remote_label=_label(config),
+        repo_path=config.repository.disk_path, remote=executor.remote_access(config),
+        branch=run.branch, branches=config.branch_patterns, tags=config.tags, prune=config.prune,
+        force=run.force or config.overwrite_diverged, remote_label=executor.remote_label(config),
         last_seen=ref_states(config),
     )
 
 
 def execute_mirror(config: SyncConfig, run: SyncRun) -> SyncResult:
-    from sync.engine import mirror_export, mirror_import
-    from sync.executor import git_session
-
     engine = (mirror_import.run_mirror_import if run.direction == "import"
               else mirror_export.run_mirror_export)
-    return engine(mirror_request(config, run), git_session(config))
+    return engine(mirror_request(config, run), executor.git_session(config))
 
 
 def ref_states(config: SyncConfig) -> dict[str, str]:

@@ -52,18 +52,20 @@ def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
 
     def record() -> None:
         with transaction.atomic():
-            _fail_locked(run, exc, **({"refs": refs} if refs is not None else {}))
-            if refs is not None:
+            ended = _fail_locked(run, exc, **({"refs": refs} if refs is not None else {}))
+            if ended and refs is not None:
                 _record_ref_states(run, config, refs)
 
     until_database_is_back(record)
     return run
 
 
-def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> None:
+def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> bool:
     if _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code, message=exc.message,
                completed_at=timezone.now(), **extra):
         _record_failure(run, exc)
+        return True
+    return False
 
 
 def _record_failure(run: SyncRun, exc: CoregitError) -> None:

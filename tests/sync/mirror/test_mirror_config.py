@@ -76,3 +76,24 @@ def test_openapi_documents_the_mirror_fields_and_backup_endpoints(client):
     paths = spec["paths"]
     assert {"get", "delete"} <= set(paths["/v1/repos/{slug}/sync/backups"])
     assert "post" in paths["/v1/repos/{namespace}/{slug}/sync/backups/restore"]
+
+
+def test_backup_endpoints_permissions_and_isolation(api, repo, scoped_key, make_client):
+    from accounts.services import org_create
+
+    assert api.get("/v1/repos/app/sync/backups").json() == {"backups": []}
+    body = {"ref": "refs/heads/main", "backup": "refs/coregit/backup/refs/heads/main/x"}
+    assert api.post("/v1/repos/app/sync/backups/restore", body,
+                    format="json").status_code == 404  # no such backup ref
+    bad = api.post("/v1/repos/app/sync/backups/restore", {**body, "ref": "main"}, format="json")
+    assert bad.status_code == 400 and "ref" in bad.json()["details"]
+    scoped = make_client(scoped_key({"repos:*": ["read", "write"]}))
+    assert scoped.get("/v1/repos/app/sync/backups").status_code == 200
+    assert scoped.post("/v1/repos/app/sync/backups/restore", body,
+                       format="json").status_code == 403
+    assert scoped.delete("/v1/repos/app/sync/backups", {"backup": body["backup"]},
+                         format="json").status_code == 403
+    other = make_client(org_create(name="Other")[1])
+    assert other.get("/v1/repos/app/sync/backups").status_code == 404
+    assert other.post("/v1/repos/app/sync/backups/restore", body,
+                      format="json").status_code == 404
