@@ -11,7 +11,7 @@ from connections.credential_services import git_credential_for_repo
 from connections.providers.base import GitAccess
 from connections.providers.http import new_session
 from core.netguard import pinned_session
-from sync.engine import export_git, importer
+from sync.engine import exactness, export_git, importer
 from sync.engine.types import ExportRequest, ImportRequest, SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
 
@@ -32,7 +32,7 @@ def git_session(config: SyncConfig) -> requests.Session:
 
 
 def remote_access(config: SyncConfig) -> GitAccess:
-    if config.provider == "git":
+    if config.provider == "git" or _gitlab_needs_git(config, run, state):
         cred = git_credential_for_repo(repo=config.repository)
         username, password = cred if cred else ("", "")
         return GitAccess(url=config.remote, username=username or "git", password=password)
@@ -61,11 +61,17 @@ def _export_request(config: SyncConfig, run: SyncRun, state: SyncState | None,
 
 
 def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
-    if config.provider == "git":
+    if config.provider == "git" or _gitlab_needs_git(config, run, state):
         req = _export_request(config, run, state, remote_access(config))
         return export_git.run_export(req, git_session(config))
     exporter = _api_exporters()[config.provider]
     return exporter(_export_request(config, run, state, None), connection_client(config.connection))
+
+
+def _gitlab_needs_git(config: SyncConfig, run: SyncRun, state: SyncState | None) -> bool:
+    """GitLab's commits API cannot write symlinks or submodule links: push those over git."""
+    return config.provider == "gitlab" and exactness.needs_git_export(
+        config.repository.disk_path, run.branch, state.last_local_sha if state else None)
 
 
 def _api_exporters() -> dict[str, Callable]:
