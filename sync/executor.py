@@ -32,7 +32,7 @@ def git_session(config: SyncConfig) -> requests.Session:
 
 
 def remote_access(config: SyncConfig) -> GitAccess:
-    if config.provider == "git" or _gitlab_needs_git(config, run, state):
+    if config.provider == "git":
         cred = git_credential_for_repo(repo=config.repository)
         username, password = cred if cred else ("", "")
         return GitAccess(url=config.remote, username=username or "git", password=password)
