@@ -32,6 +32,11 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         auto_sync = serializers.BooleanField(default=False)
         overwrite_diverged = serializers.BooleanField(default=False)
         poll_interval_minutes = serializers.IntegerField(required=False, allow_null=True)
+        mode = serializers.ChoiceField(choices=["snapshot", "mirror"], default="snapshot")
+        branches = serializers.ListField(child=serializers.CharField(max_length=255),
+                                         required=False, allow_empty=True)
+        tags = serializers.BooleanField(default=False)
+        prune = serializers.BooleanField(default=False)
 
     class UpdateSerializer(serializers.Serializer):
         remote = serializers.CharField(max_length=1000, required=False)
@@ -40,6 +45,11 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         auto_sync = serializers.BooleanField(required=False)
         overwrite_diverged = serializers.BooleanField(required=False)
         poll_interval_minutes = serializers.IntegerField(required=False, allow_null=True)
+        mode = serializers.ChoiceField(choices=["snapshot", "mirror"], required=False)
+        branches = serializers.ListField(child=serializers.CharField(max_length=255),
+                                         required=False, allow_empty=True)
+        tags = serializers.BooleanField(required=False)
+        prune = serializers.BooleanField(required=False)
 
     def get(self, request, **kwargs):
         config = selectors.sync_config_for_repo(repo=self.get_repo(request, "read"))
@@ -98,6 +108,8 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
             return Response(body, status=202)
         if run.status == SyncRun.Status.ERROR:
             body = {"error": run.message, "code": run.error_code, "run_id": run.id}
+            if run.refs is not None:
+                body["refs"] = run.refs
             return Response(body, status=http_status_for_code(run.error_code))
         return Response(trigger_body(run))
 

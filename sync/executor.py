@@ -12,7 +12,7 @@ from connections.credential_services import git_credential_for_repo
 from connections.providers.base import GitAccess
 from connections.providers.http import new_session
 from core.netguard import pinned_session
-from sync.engine import export_git, importer
+from sync.engine import exactness, export_git, importer
 from sync.engine.types import ExportRequest, ImportRequest, SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
 
@@ -20,6 +20,9 @@ from sync.models import SyncConfig, SyncRun, SyncState
 def _label(config: SyncConfig) -> str:
     names = {"github": "GitHub", "gitlab": "GitLab", "git": "git"}
     return f"{names[config.provider]} {config.remote}"
+
+
+remote_label = _label  # what messages call the remote (mirror runs use it too)
 
 
 def git_session(config: SyncConfig) -> requests.Session:
@@ -59,7 +62,7 @@ def _export_request(config: SyncConfig, run: SyncRun, state: SyncState | None,
 
 
 def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
-    if config.provider == "git":
+    if config.provider == "git" or _gitlab_needs_git(config, run, state):
         req = _export_request(config, run, state, remote_access(config))
         return export_git.run_export(req, git_session(config))
     exporter = _api_exporters()[config.provider]
@@ -78,6 +81,12 @@ def _content_pacer(config: SyncConfig):
     return SharedPacer(storage, pacing_key("github", config.connection.credentials_hash))
 
 
+def _gitlab_needs_git(config: SyncConfig, run: SyncRun, state: SyncState | None) -> bool:
+    """GitLab's commits API cannot write symlinks or submodule links: push those over git."""
+    return config.provider == "gitlab" and exactness.needs_git_export(
+        config.repository.disk_path, run.branch, state.last_local_sha if state else None)
+
+
 def _api_exporters() -> dict[str, Callable]:
     from sync.engine import export_github, export_gitlab
 
@@ -85,6 +94,10 @@ def _api_exporters() -> dict[str, Callable]:
 
 
 def execute(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
+    if config.mode == SyncConfig.Mode.MIRROR:
+        from sync.mirror_runner import execute_mirror
+
+        return execute_mirror(config, run)
     if run.direction == "import":
         return _import(config, run, state)
     return _export(config, run, state)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from sync import generic_webhooks
+from sync.engine.refspecs import RefFilter
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from sync.run_services import sync_run_request
 from sync.webhook_payload import (
@@ -83,6 +84,8 @@ def _push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
     ref = text_field(payload, "ref")
     after = sha_field(payload, "after") or sha_field(payload, "checkout_sha")
     before = sha_field(payload, "before")
+    if config.mode == SyncConfig.Mode.MIRROR:
+        return _mirror_push(config, ref)
     if not ref.startswith("refs/heads/"):
         return "ignored:not_a_branch", None
     if ref != f"refs/heads/{config.branch}":
@@ -107,13 +110,32 @@ def push_key(branch: str, before: str, after: str) -> str:
     return f"{branch} {before}..{after}"
 
 
+def _mirror_push(config: SyncConfig, ref: str) -> tuple[str, SyncRun | None]:
+    """Any matching branch or tag, created, moved or deleted: one coalesced mirror import."""
+    if not RefFilter(config.branch_patterns, config.tags)(ref.encode()):
+        return "ignored:other_ref", None
+    if not (config.auto_sync and config.direction == "import"):
+        return "ignored:auto_sync_off", None
+    if config.auto_sync_paused:
+        return "ignored:auto_sync_paused", None
+    return "queued", sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
+
+
+def _tag_push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
+    """GitLab's separate tag event: only mirror configs follow tags."""
+    ref = text_field(payload, "ref")
+    if config.mode != SyncConfig.Mode.MIRROR or not ref.startswith("refs/tags/"):
+        return "ignored:event", None
+    return _mirror_push(config, ref)
+
+
 def _ping(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
     return "pong", None
 
 
 HANDLERS: dict[str, dict[str, Callable[[SyncConfig, dict], tuple[str, SyncRun | None]]]] = {
     "github": {"push": _push, "ping": _ping},
-    "gitlab": {"Push Hook": _push},
+    "gitlab": {"Push Hook": _push, "Tag Push Hook": _tag_push},
     # Gitea/Forgejo, GitLab (signing token) and Bitbucket (normalized first, see PAYLOADS).
     "git": {"push": _push, "Push Hook": _push, "repo:push": _push},
 }

@@ -197,8 +197,10 @@ class GitHubClient(TokenClient):
         return _commit(data["commit"])
 
     # --- webhooks --------------------------------------------------------------------------------
-    def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook:
-        """Push hook; GitHub cannot filter by branch, so ``branch`` is checked on receipt."""
+    def create_hook(self, remote: str, *, url: str, secret: str, branch: str,
+                    tags: bool = False) -> Hook:
+        """Push hook; GitHub cannot filter by branch, so ``branch`` is checked on receipt (tag
+        pushes are push events too)."""
         body = {
             "name": "web",
             "active": True,

@@ -157,7 +157,10 @@ class GitLabClient(TokenClient):
         return _commit(self._json(resp))
 
     # --- webhooks --------------------------------------------------------------------------------
-    def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook:
+    def create_hook(self, remote: str, *, url: str, secret: str, branch: str,
+                    tags: bool = False) -> Hook:
+        """``branch`` "" means every branch (mirror mode filters on receipt); ``tags`` adds tag
+        push events."""
         body = {
             "url": url,
             "token": secret,
@@ -165,6 +168,8 @@ class GitLabClient(TokenClient):
             "push_events_branch_filter": branch,
             "enable_ssl_verification": True,
         }
+        if tags:
+            body["tag_push_events"] = True
         resp = self._request("POST", f"{self._project(remote)}/hooks", json=body, expected=(201,))
         data = self._json(resp)
         return Hook(id=int(data["id"]), url=data.get("url", url))
