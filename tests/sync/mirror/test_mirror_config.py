@@ -3,13 +3,22 @@
 import pytest
 
 from sync.models import SyncConfig, SyncState
+from tests.sync.conftest import PASSWORD, USER
 
 URL = "/v1/repos/app/sync/config"
-REMOTE = "https://git.example.com/team/app.git"
 
 
-def test_defaults_keep_the_seed_fields_and_add_snapshot_mode(api, repo):
-    made = api.post(URL, {"remote": REMOTE, "branch": "main"}, format="json")
+@pytest.fixture
+def remote(api, repo, git_remote):
+    """A real generic remote with the repository's credential: configs are checked on save."""
+    cred = api.post("/v1/repos/git-credentials",
+                    {"repo_id": repo.id, "username": USER, "password": PASSWORD}, format="json")
+    assert cred.status_code == 201
+    return git_remote.url
+
+
+def test_defaults_keep_the_seed_fields_and_add_snapshot_mode(api, repo, remote):
+    made = api.post(URL, {"remote": remote, "branch": "main"}, format="json")
     assert made.status_code == 201, made.json()
     body = made.json()
     assert (body["mode"], body["branches"], body["tags"], body["prune"]) == (
@@ -21,8 +30,8 @@ def test_defaults_keep_the_seed_fields_and_add_snapshot_mode(api, repo):
     assert api.get(URL).json()["config"]["branches"] == ["develop"]
 
 
-def test_mirror_fields_round_trip_and_patch(api, repo):
-    made = api.post(URL, {"remote": REMOTE, "mode": "mirror", "branches": ["main", "release/*"],
+def test_mirror_fields_round_trip_and_patch(api, repo, remote):
+    made = api.post(URL, {"remote": remote, "mode": "mirror", "branches": ["main", "release/*"],
                           "tags": True, "prune": True}, format="json")
     assert made.status_code == 201, made.json()
     got = api.get(URL).json()["config"]
@@ -50,13 +59,13 @@ def test_mirror_fields_round_trip_and_patch(api, repo):
     ({"tags": "sometimes"}, "tags"),
     ({"prune": [1]}, "prune"),
 ])
-def test_bad_mirror_fields_are_400_naming_the_field(api, repo, extra, field):
-    resp = api.post(URL, {"remote": REMOTE, **extra}, format="json")
+def test_bad_mirror_fields_are_400_naming_the_field(api, repo, remote, extra, field):
+    resp = api.post(URL, {"remote": remote, **extra}, format="json")
     assert resp.status_code == 400, resp.json()
     body = resp.json()
     assert body["code"] == "request.invalid" and field in body.get("details", {}), body
     assert not SyncConfig.objects.exists()
-    api.post(URL, {"remote": REMOTE}, format="json")
+    api.post(URL, {"remote": remote}, format="json")
     patched = api.patch(URL, extra, format="json")
     assert patched.status_code == 400 and field in patched.json().get("details", {})
     api.delete(URL)
