@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 AUTOMATIC = (SyncRun.Trigger.WEBHOOK, SyncRun.Trigger.PUSH, SyncRun.Trigger.SCHEDULE)
 SUCCEEDED = (SyncRun.Status.SUCCESS, SyncRun.Status.SKIPPED)
 PAUSE_AFTER_FAILURES = 10
+FOLLOWS = ("remote", "direction", "branch")
 
 
 def _finish(run: SyncRun, **fields) -> bool:
@@ -50,23 +51,33 @@ def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
 
     def record() -> None:
         with transaction.atomic():
-            _fail_locked(run, exc)
+            _fail_locked(run, exc, started=config)
 
     until_database_is_back(record)
     return run
 
 
-def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> None:
+def _fail_locked(run: SyncRun, exc: CoregitError, started: SyncConfig | None = None,
+                 **extra) -> None:
     if _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code, message=exc.message,
                completed_at=timezone.now(), **extra):
         sync_events.run_finished(run)
-        _record_failure(run, exc)
+        _record_failure(run, exc, started)
 
 
-def _record_failure(run: SyncRun, exc: CoregitError) -> None:
+def _still_follows(current: SyncConfig, run: SyncRun, started: SyncConfig | None) -> bool:
+    """Whether ``current`` follows what the run worked on (``started``: the config it ran with)."""
+    if started is not None:
+        return all(getattr(current, f) == getattr(started, f) for f in FOLLOWS)
+    return current.direction == run.direction  # a lost run: only what the run itself recorded
+
+
+def _record_failure(run: SyncRun, exc: CoregitError, started: SyncConfig | None) -> None:
     config = SyncConfig.objects.select_for_update().filter(pk=run.config_id).first()
     if config is None:
         return
+    if not _still_follows(config, run, started):
+        return  # a PATCH changed the target meanwhile: this error belongs to the run only
     newer_success = SyncRun.objects.filter(config_id=config.pk, status__in=SUCCEEDED,
                                            created_at__gt=run.created_at)
     if newer_success.exists():
@@ -113,8 +124,7 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
         sync_events.run_finished(run)
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
         fields = ["last_error", "consecutive_failures", "auto_sync_paused", "updated_at"]
-        follows = ("remote", "direction", "branch")
-        if all(getattr(current, f) == getattr(config, f) for f in follows):
+        if all(getattr(current, f) == getattr(config, f) for f in FOLLOWS):
             # A PATCH that changed what the config follows reset the state meanwhile: keep it so.
             SyncState.objects.update_or_create(
                 config=current, branch=run.branch,
