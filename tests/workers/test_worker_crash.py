@@ -104,7 +104,7 @@ def test_a_run_that_kills_every_worker_ends_in_worker_lost(repo, held_import, tm
             claim = _running(run.pk, not_process=killed[-1] if killed else "")
             if claim and claim.worker_process not in killed:
                 _wait(lambda n=len(killed): held_import.holding() > n, what="the fetch to hang")
-                os.kill(int(claim.worker_process.rpartition(":")[2]), signal.SIGKILL)
+                os.kill(int(claim.worker_process.rpartition(":")[2].partition("+")[0]), signal.SIGKILL)
                 killed.append(claim.worker_process)
             assert len(killed) <= settings.COREGIT_RUN_MAX_ATTEMPTS, worker.output()[-3000:]
             time.sleep(0.05)
