@@ -142,13 +142,15 @@ def _holds(repo: Repo, tip: bytes, head: bytes, limit: int) -> bool:
 
 
 def _written_by_unrecorded_import(repo: Repo, head: Commit | None, req: ImportRequest) -> bool:
-    """Our own commit, from a run whose result was not saved: on top of the last recorded one,
-    or, with nothing recorded (a first import), holding exactly the remote tree it names."""
+    """Our own commit, from a run whose result was not saved: holding exactly the remote tree its
+    trailer names and, when an import was recorded, right on top of it. A copied trailer (a
+    cherry-pick, ``git commit -C``) with other content is the user's commit, not ours."""
     imported = trailer_sha(head.message) if head is not None else None
     if imported is None:
         return False
-    if req.last_local_sha is not None:
-        return [p.decode() for p in head.parents] == [req.last_local_sha]
+    if req.last_local_sha is not None and \
+            [p.decode() for p in head.parents] != [req.last_local_sha]:
+        return False
     try:
         remote = _commit(repo, imported.encode())
     except (KeyError, ValueError):  # pruned, or not a sha at all

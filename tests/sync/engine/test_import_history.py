@@ -153,6 +153,26 @@ def test_local_work_on_an_unrecorded_first_import_still_diverges(env, session):
         assert storage.read_ref(repo, b"refs/heads/main").decode() == mine
 
 
+def test_a_copied_trailer_on_top_of_the_recorded_import_still_diverges(env, session):
+    _remote, access, wt, rsha = _remote_with_history(env)
+    first = run_import(_req(env, access), session)
+    local = env.worktree(env.local, "local-copy")
+    local.pull()
+    local.write("mine.txt", "local\n")
+    # A cherry-pick or `git commit -C` of an import copies its trailer onto other content.
+    mine = local.commit("Copied\n\nCoregit-Sync-Remote-Sha: " + rsha)
+    local.push()
+    wt.write("a.txt", "moved on\n")
+    wt.commit()
+    wt.push()
+
+    recorded = _req(env, access, last_remote_sha=rsha, last_local_sha=first.commit_sha)
+    with pytest.raises(Diverged):
+        run_import(recorded, session)
+    with storage.open_repo(env.local) as repo:
+        assert storage.read_ref(repo, b"refs/heads/main").decode() == mine
+
+
 class _DamagedTransfer(HTTPAdapter):
     """Flips one byte in the middle of the pack data an upload-pack response carries."""
 
