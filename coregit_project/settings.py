@@ -173,3 +173,10 @@ COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)
 COREGIT_EVENT_MAX_ATTEMPTS = env_int("COREGIT_EVENT_MAX_ATTEMPTS", 6)
 COREGIT_EVENT_RETRY_BASE_SECONDS = float(env_str("COREGIT_EVENT_RETRY_BASE_SECONDS", "10"))
 COREGIT_EVENT_DISABLE_AFTER = env_int("COREGIT_EVENT_DISABLE_AFTER", 10)
+
+# A sync run past these limits is hung (a provider or disk that never answers): the soft limit
+# fails it cleanly, the hard one kills its worker process (the run then counts a lost worker).
+COREGIT_RUN_SOFT_TIME_LIMIT = env_int("COREGIT_RUN_SOFT_TIME_LIMIT", 6 * 3600)
+COREGIT_RUN_TIME_LIMIT = env_int("COREGIT_RUN_TIME_LIMIT", 6 * 3600 + 300)
+CELERY_TASK_ANNOTATIONS = {"workers.sync_run": {"soft_time_limit": COREGIT_RUN_SOFT_TIME_LIMIT,
+                                                "time_limit": COREGIT_RUN_TIME_LIMIT}}
