@@ -47,8 +47,8 @@ def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
         deepened: list[int] = []
 
         def deepen() -> None:
-            deepened.append(deepen_tip(repo, client, req.branch, fetched.sha,
-                                       depth=REMOTE_WALK, label=req.remote_label))
+            deepened.append(deepen_tip(repo, client, req.branch, fetched.sha,  # under our lock
+                                       depth=REMOTE_WALK, label=req.remote_label, lock_held=True))
 
         with storage.repo_lock(req.repo_path):
             _move_tracking_ref(repo, req.tracking_ref, fetched.sha)
