@@ -93,8 +93,10 @@ def test_crash_after_commit_then_redelivery_makes_no_second_commit(queued, monke
     run.refresh_from_db()
     assert run.status == "running"
     monkeypatch.undo()
-    # The broker redelivers (acks_late); the dead worker's heartbeat is stale.
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    # The broker redelivers (acks_late); the dead worker (on another host: this test's own
+    # process is alive, and a live process here is never taken over) has a stale heartbeat.
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10),
+                                             worker_process="elsewhere:1")
     run_services.sync_run_execute(run_id=run.id)
     run.refresh_from_db()
     assert run.status == "success" and run.commit_sha == head_after_crash.decode()

@@ -69,7 +69,7 @@ def test_pool_process_killed_mid_run_is_taken_over_at_once(repo, held_import, tm
         victim = _wait(lambda: _running(run.pk), what="the run to start").worker_process
         _wait(lambda: held_import.holding(), what="the fetch to hang")
         killed = time.monotonic()
-        os.kill(int(victim.rpartition(":")[2]), signal.SIGKILL)
+        os.kill(int(victim.rpartition(":")[2].partition("+")[0]), signal.SIGKILL)
         held_import.release()
         run = _wait(lambda: _finished(run.pk), what="the run to finish", seconds=300)
         recovery = time.monotonic() - killed
