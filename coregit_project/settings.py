@@ -183,3 +183,10 @@ COREGIT_EVENT_DISABLE_AFTER = env_int("COREGIT_EVENT_DISABLE_AFTER", 10)
 COREGIT_METRICS_TOKEN = env_str("COREGIT_METRICS_TOKEN", "")
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
 Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# A sync run past these limits is hung (a provider or disk that never answers): the soft limit
+# fails it cleanly, the hard one kills its worker process (the run then counts a lost worker).
+COREGIT_RUN_SOFT_TIME_LIMIT = env_int("COREGIT_RUN_SOFT_TIME_LIMIT", 6 * 3600)
+COREGIT_RUN_TIME_LIMIT = env_int("COREGIT_RUN_TIME_LIMIT", 6 * 3600 + 300)
+CELERY_TASK_ANNOTATIONS = {"workers.sync_run": {"soft_time_limit": COREGIT_RUN_SOFT_TIME_LIMIT,
+                                                "time_limit": COREGIT_RUN_TIME_LIMIT}}

@@ -27,6 +27,7 @@ from core.errors import RefConflict
 
 ZERO_SHA = b"0" * 40
 LOCK_FILE = "coregit.lock"
+LOCK_WAIT_SECONDS = 300.0  # a holder this slow is hung: give up (a transient conflict) and retry
 
 
 def branch_ref(branch: str) -> bytes:
@@ -62,15 +63,37 @@ def open_repo(path: Path | str) -> Iterator[Repo]:
 
 
 @contextmanager
-def repo_lock(path: Path | str) -> Iterator[None]:
-    """An exclusive per-repository lock across processes on this host (held while syncing)."""
+def repo_lock(path: Path | str, *, timeout: float | None = None) -> Iterator[None]:
+    """An exclusive per-repository lock across processes on this host (held while syncing).
+
+    Waits at most ``timeout`` seconds (default LOCK_WAIT_SECONDS), then raises RefConflict: a
+    hung holder must not block every later run forever, and a conflict is retried later.
+    flock belongs to the open file: taking it again in a process that holds it deadlocks.
+    """
     fd = os.open(os.path.join(str(path), LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        _wait_for_lock(fd, LOCK_WAIT_SECONDS if timeout is None else timeout)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _wait_for_lock(fd: int, timeout: float) -> None:
+    deadline, pause = time.monotonic() + timeout, 0.01
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise RefConflict(
+                    f"The repository is locked by another operation (waited {timeout:.0f}s)"
+                ) from None
+            time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+            pause = min(pause * 2, 0.5)
 
 
 def read_ref(repo: Repo, ref: bytes) -> bytes | None:

@@ -7,7 +7,12 @@ A process killed mid-push or mid-fetch cannot clean up after itself. What it may
   git's own ``tmp_pack_*``/``tmp_idx_*`` when git ran on the repository;
 - ``objects/incoming-*``: push quarantines (:mod:`repos.quarantine`) and fetch spools;
 - ``*.lock`` under ``refs/`` and ``packed-refs.lock``: a ref update killed between taking and
-  releasing its lock, which would otherwise refuse every later update of that ref.
+  releasing its lock, which would otherwise refuse every later update of that ref;
+- the same under Coregit's sync area (``coregit-sync/refs/**/*.lock``, see
+  sync/engine/tracking.py) and its shallow marks spooled aside (``coregit-sync/shallow.*.tmp``);
+- ``objects/pack/pack-*.pack`` without its ``.idx``: a crash between publishing a pack and its
+  index (quarantine migration, dulwich's pack completion). Git ignores such a pack; its mtime is
+  the end of its writing, moments before the index, so an old one is never about to get one.
 
 Only entries untouched for ``max_age`` seconds go: a push or fetch in flight keeps writing its
 file (a quarantine directory counts as touched when anything inside it is), and a ref lock is
@@ -29,6 +34,7 @@ from repos.models import Repository
 from repos.quarantine import QUARANTINE_PREFIX
 
 logger = logging.getLogger(__name__)
+SYNC_AREA = "coregit-sync"  # sync.engine.tracking.AREA (repos does not depend on sync)
 
 
 def _newest_mtime(path: Path) -> float:
@@ -50,6 +56,13 @@ def _candidates(repo_path: Path) -> Iterator[Path]:
     yield from (objects / "pack").glob("tmp*")
     yield from (repo_path / "refs").rglob("*.lock")
     yield repo_path / "packed-refs.lock"
+    yield from (repo_path / SYNC_AREA / "refs").rglob("*.lock")
+    yield from (repo_path / SYNC_AREA).glob("shallow.*.tmp")
+    yield from (p for p in (objects / "pack").glob("pack-*.pack") if _without_index(p))
+
+
+def _without_index(pack: Path) -> bool:
+    return not pack.with_suffix(".idx").exists()
 
 
 def sweep_repository(repo_path: Path, *, max_age: float, now: float | None = None) -> list[Path]:
@@ -60,6 +73,9 @@ def sweep_repository(repo_path: Path, *, max_age: float, now: float | None = Non
         try:
             if _newest_mtime(path) > cutoff:
                 continue
+            if path.suffix == ".pack" and path.name.startswith("pack-") \
+                    and not _without_index(path):
+                continue  # its index appeared meanwhile: a published pack
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:

@@ -18,8 +18,8 @@ from django.db import transaction
 from connections.clients import PROVIDER_NAMES, connection_client
 from connections.models import Connection
 from core.errors import (
+    CoregitError,
     ProviderAuthError,
-    ProviderError,
     ProviderNotFound,
     ProviderRejected,
     RemoteAccessDenied,
@@ -94,13 +94,20 @@ def delete_hook(site: HookSite) -> str | None:
     """Remove a hook, best effort: the warning to show when the provider refused or failed."""
     if site.webhook_id is None or site.connection is None:
         return None
+    name = PROVIDER_NAMES.get(site.provider, site.provider)
     try:
         connection_client(site.connection).delete_hook(site.remote, site.webhook_id)
-    except ProviderError as exc:
+    except CoregitError as exc:
+        # A provider failure, a credential that no longer decrypts, a URL the guard refuses:
+        # this runs after the change committed, so it must never turn into a 500. Our errors'
+        # messages carry no secrets by design.
         logger.warning("could not remove webhook %s of %s: %s", site.webhook_id, site.config_id,
                        exc.message)
-        name = PROVIDER_NAMES.get(site.provider, site.provider)
         return f"Could not remove the webhook on {name}: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - best effort; only the type is logged (no secrets)
+        logger.warning("could not remove webhook %s of %s: unexpected %s", site.webhook_id,
+                       site.config_id, type(exc).__name__)
+        return f"Could not remove the webhook on {name}: an internal error occurred"
     return None
 
 

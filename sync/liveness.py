@@ -1,10 +1,12 @@
 """Is a run's worker still alive? Its heartbeat says so, and on the same machine so does its process.
 
-A claimed run records the process that holds it as ``<machine>:<pid>``. The machine id is the
+A claimed run records the process that holds it as ``<machine>:<pid>+<start time>``. The machine id is the
 kernel's boot id plus the process's pid namespace, so two containers (separate pid namespaces) or
 two boots never count as the same machine; a process on the same machine can then see at once that
-the claim's process has exited, instead of waiting for its heartbeat to go stale. A reused pid only
-makes a dead worker look alive, which falls back to the heartbeat: never the other way round.
+the claim's process has exited, instead of waiting for its heartbeat to go stale. Likewise a
+process here that is still alive is not gone, however stale its heartbeat (a database outage longer
+than the staleness stops heartbeats, not the run). The start time (since boot) tells a reused pid
+from the claim's own process.
 """
 
 from __future__ import annotations
@@ -39,35 +41,59 @@ def machine_id() -> str:
 
 def this_process() -> str:
     machine = machine_id()
-    return f"{machine}:{os.getpid()}" if machine else ""
+    if not machine:
+        return ""
+    started = _stat(os.getpid())
+    return f"{machine}:{os.getpid()}" + (f"+{started[19]}" if started else "")
+
+
+def _local_pid(process: str) -> tuple[int, str] | None:
+    """(pid, start time or "") of ``process`` when it ran on this machine."""
+    machine, _, rest = process.rpartition(":")
+    pid, _, started = rest.partition("+")
+    if not machine or machine != machine_id() or not pid.isdigit():
+        return None
+    return int(pid), started
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None if none."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def _state(process: str) -> str:
+    """"alive", "exited" or "unknown" (another machine, or not enough recorded to tell)."""
+    local = _local_pid(process)
+    if local is None:
+        return "unknown"
+    pid, started = local
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "exited"
+    except PermissionError:
+        return "unknown"  # it exists, under another user
+    stat = _stat(pid)
+    if stat is None or stat[0] == "Z":  # an exited child its parent has not reaped yet
+        return "exited" if stat else "unknown"
+    if not started:
+        return "unknown"  # recorded without a start time: the pid may have been reused
+    return "alive" if stat[19] == started else "exited"  # the pid was reused
 
 
 def process_exited(process: str) -> bool:
     """True only when ``process`` ran on this machine and no longer exists."""
-    machine, _, pid = process.rpartition(":")
-    if not machine or machine != machine_id() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # it exists, under another user
-    return _is_zombie(int(pid))
-
-
-def _is_zombie(pid: int) -> bool:
-    """An exited child its parent has not reaped yet still answers signal 0."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0:1] == ["Z"]
+    return _state(process) == "exited"
 
 
 def worker_gone(heartbeat_at: datetime | None, process: str, now: datetime | None = None) -> bool:
-    """The claim's worker is gone: its heartbeat is stale, or its process here has exited."""
+    """The claim's worker is gone: its process here has exited, or it is not known to be alive
+    here and its heartbeat is stale."""
+    state = _state(process)
+    if state != "unknown":
+        return state == "exited"
     now = now or timezone.now()
-    if heartbeat_at is None or heartbeat_at < now - stale_after():
-        return True
-    return process_exited(process)
+    return heartbeat_at is None or heartbeat_at < now - stale_after()

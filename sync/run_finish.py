@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 AUTOMATIC = (SyncRun.Trigger.WEBHOOK, SyncRun.Trigger.PUSH, SyncRun.Trigger.SCHEDULE)
 SUCCEEDED = (SyncRun.Status.SUCCESS, SyncRun.Status.SKIPPED)
 PAUSE_AFTER_FAILURES = 10
+FOLLOWS = ("remote", "direction", "branch", "mode")  # what a config follows; a PATCH resets
 
 
 def _finish(run: SyncRun, **fields) -> bool:
@@ -55,7 +56,8 @@ def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
 
     def record() -> None:
         with transaction.atomic():
-            ended = _fail_locked(run, exc, **({"refs": refs} if refs is not None else {}))
+            ended = _fail_locked(run, exc, config,
+                                 **({"refs": refs} if refs is not None else {}))
             if ended and refs is not None:
                 _record_ref_states(run, config, refs)
 
@@ -63,20 +65,30 @@ def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
     return run
 
 
-def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> bool:
+def _fail_locked(run: SyncRun, exc: CoregitError, started: SyncConfig | None = None,
+                 **extra) -> bool:
     if _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code, message=exc.message,
                completed_at=timezone.now(), **extra):
         sync_events.run_finished(run)
-        _record_failure(run, exc)
+        _record_failure(run, exc, started)
         transaction.on_commit(partial(run_observe, run.pk), robust=True)
         return True
     return False
 
 
-def _record_failure(run: SyncRun, exc: CoregitError) -> None:
+def _still_follows(current: SyncConfig, run: SyncRun, started: SyncConfig | None) -> bool:
+    """Whether ``current`` follows what the run worked on (``started``: the config it ran with)."""
+    if started is not None:
+        return _follows_same(current, started)
+    return current.direction == run.direction  # a lost run: only what the run itself recorded
+
+
+def _record_failure(run: SyncRun, exc: CoregitError, started: SyncConfig | None) -> None:
     config = SyncConfig.objects.select_for_update().filter(pk=run.config_id).first()
     if config is None:
         return
+    if not _still_follows(config, run, started):
+        return  # a PATCH changed the target meanwhile: this error belongs to the run only
     newer_success = SyncRun.objects.filter(config_id=config.pk, status__in=SUCCEEDED,
                                            created_at__gt=run.created_at)
     if newer_success.exists():
@@ -94,8 +106,7 @@ def _record_failure(run: SyncRun, exc: CoregitError) -> None:
 
 
 def _follows_same(current: SyncConfig, config: SyncConfig) -> bool:
-    follows = ("remote", "direction", "branch", "mode")
-    return all(getattr(current, f) == getattr(config, f) for f in follows)
+    return all(getattr(current, f) == getattr(config, f) for f in FOLLOWS)
 
 
 def _record_ref_states(run: SyncRun, config: SyncConfig, refs: list[dict]) -> None:

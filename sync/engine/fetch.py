@@ -15,7 +15,7 @@ a damaged pack, a time limit while indexing), the temporary ``objects/pack/tmp*.
 from __future__ import annotations
 
 import zlib
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 
 from dulwich.errors import ApplyDeltaError, ChecksumMismatch
@@ -88,17 +88,22 @@ def _damage(exc: BaseException | None) -> BaseException | None:
 
 
 def _receive(repo: Repo, client: RequestsHttpGitClient, label: str, determine_wants,
-             walker: ObjectStoreGraphWalker, ref: bytes, depth: int):
+             walker: ObjectStoreGraphWalker, ref: bytes, depth: int, *, lock_held: bool):
     spool = _PackSpool(repo, label)
     try:
         with git_errors(label):
             result = client.fetch_pack(b"", determine_wants, walker, spool.write, depth=depth,
                                        ref_prefix=[ref])
-        spool.commit()
+        # The pack and its shallow boundary land together under the repository lock: the marks
+        # file is rewritten whole, so two writers could lose each other's marks. flock is per
+        # open file, so a caller that holds the lock says so instead of deadlocking on it.
+        with nullcontext() if lock_held else storage.repo_lock(repo.controldir()):
+            spool.commit()
+            if spool.size:
+                tracking.record_shallow(repo, result.new_shallow, result.new_unshallow,
+                                        lock_held=True)
     finally:
         spool.close()
-    if spool.size:
-        tracking.record_shallow(repo, result.new_shallow, result.new_unshallow)
     return spool.size
 
 
@@ -119,7 +124,8 @@ def fetch_branch_tip(
         resolved["sha"] = sha
         return [] if sha is None or sha in repo.object_store else [sha]
 
-    size = _receive(repo, client, label, determine_wants, _walker(repo, haves), ref, 1)
+    size = _receive(repo, client, label, determine_wants, _walker(repo, haves), ref, 1,
+                    lock_held=False)
     sha = resolved.get("sha")
     if sha is None:
         raise RefNotFound(f"{label} has no branch '{branch}'")
@@ -129,17 +135,20 @@ def fetch_branch_tip(
 
 
 def deepen_tip(
-    repo: Repo, client: RequestsHttpGitClient, branch: str, tip: bytes, *, depth: int, label: str
+    repo: Repo, client: RequestsHttpGitClient, branch: str, tip: bytes, *, depth: int, label: str,
+    lock_held: bool,
 ) -> int:
     """Fetch the ``depth`` newest commits ending at ``tip``, already here as a shallow commit (a
     ``git fetch --deepen``: only the missing ancestors travel). Returns the pack bytes received;
-    nothing is fetched when the remote branch no longer points at ``tip``."""
+    nothing is fetched when the remote branch no longer points at ``tip``. ``lock_held``: the
+    caller holds the repository lock (else it is taken to store the pack)."""
     ref = storage.branch_ref(branch)
 
     def determine_wants(refs: dict, depth: int | None = None) -> list[bytes]:
         return [tip] if refs.get(ref) == tip else []
 
-    return _receive(repo, client, label, determine_wants, _walker(repo, [tip]), ref, depth)
+    return _receive(repo, client, label, determine_wants, _walker(repo, [tip]), ref, depth,
+                    lock_held=lock_held)
 
 
 def _walker(repo: Repo, haves: list[bytes]) -> ObjectStoreGraphWalker:

@@ -47,8 +47,8 @@ def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
         deepened: list[int] = []
 
         def deepen() -> None:
-            deepened.append(deepen_tip(repo, client, req.branch, fetched.sha,
-                                       depth=REMOTE_WALK, label=req.remote_label))
+            deepened.append(deepen_tip(repo, client, req.branch, fetched.sha,  # under our lock
+                                       depth=REMOTE_WALK, label=req.remote_label, lock_held=True))
 
         with storage.repo_lock(req.repo_path):
             _move_tracking_ref(repo, req.tracking_ref, fetched.sha)
@@ -142,13 +142,15 @@ def _holds(repo: Repo, tip: bytes, head: bytes, limit: int) -> bool:
 
 
 def _written_by_unrecorded_import(repo: Repo, head: Commit | None, req: ImportRequest) -> bool:
-    """Our own commit, from a run whose result was not saved: on top of the last recorded one,
-    or, with nothing recorded (a first import), holding exactly the remote tree it names."""
+    """Our own commit, from a run whose result was not saved: holding exactly the remote tree its
+    trailer names and, when an import was recorded, right on top of it. A copied trailer (a
+    cherry-pick, ``git commit -C``) with other content is the user's commit, not ours."""
     imported = trailer_sha(head.message) if head is not None else None
     if imported is None:
         return False
-    if req.last_local_sha is not None:
-        return [p.decode() for p in head.parents] == [req.last_local_sha]
+    if req.last_local_sha is not None and \
+            [p.decode() for p in head.parents] != [req.last_local_sha]:
+        return False
     try:
         remote = _commit(repo, imported.encode())
     except (KeyError, ValueError):  # pruned, or not a sha at all

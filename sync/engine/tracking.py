@@ -124,12 +124,17 @@ def _read_marks(repo: Repo) -> set[bytes]:
         return set()
 
 
-def record_shallow(repo: Repo, new: Iterable[bytes] | None, unshallow: Iterable[bytes] | None
-                   ) -> None:
-    """Update the sync area's marks, never git's ``shallow`` file.
+def record_shallow(repo: Repo, new: Iterable[bytes] | None, unshallow: Iterable[bytes] | None,
+                   *, lock_held: bool = False) -> None:
+    """Update the sync area's marks, never git's ``shallow`` file, under the repository lock
+    (taken here unless the caller holds it: ``lock_held``; flock is per open file, so taking it
+    twice in one process deadlocks).
 
     Marks are kept only for commits present here with a parent missing: a commit whose history
     arrived since (a user pushed it) or that git pruned is no boundary any more."""
+    if not lock_held:
+        with storage.repo_lock(repo.controldir()):
+            return record_shallow(repo, new, unshallow, lock_held=True)
     marks = (_read_marks(repo) | set(new or ())) - set(unshallow or ())
     keep = sorted(sha for sha in marks if _lacks_parents(repo, sha))
     area = _area(repo)
@@ -190,7 +195,7 @@ def adopt_legacy(repo: Repo) -> None:
     _remove_reflogs(repo, PREFIX)
     native = Repo.get_shallow(repo)
     if native:
-        record_shallow(repo, native, None)
+        record_shallow(repo, native, None, lock_held=True)
         os.remove(os.path.join(repo.controldir(), "shallow"))
 
 

@@ -110,5 +110,38 @@ def test_the_sweep_runs_on_the_beat_schedule():
 
 
 def _write(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x")
     return path
+
+
+def test_the_sweep_removes_the_sync_areas_leftovers_and_packs_without_index(disk_repo, tmp_path):
+    from repos.tmp_sweep import SYNC_AREA
+    from sync.engine import tracking
+
+    assert SYNC_AREA == tracking.AREA
+    path = disk_repo.disk_path
+    area, packs = path / tracking.AREA, path / "objects" / "pack"
+    git("repack", "-a", "-d", cwd=path, home=tmp_path)
+    (published,) = packs.glob("pack-*.pack")
+    for done in (published, published.with_suffix(".idx")):  # an old pack with its index stays
+        _age(done, 2 * HOUR)
+    old = [_age(_write(area / "refs" / "sync" / "cfg1" / "remote.lock"), 2 * HOUR),
+           _age(_write(area / "shallow.abc123.tmp"), 2 * HOUR),
+           _age(_write(packs / ("pack-" + "1" * 40 + ".pack")), 2 * HOUR)]  # index never came
+    fresh = [_write(area / "refs" / "sync" / "cfg2" / "remote.lock"),
+             _write(area / "shallow.def456.tmp"),
+             _write(packs / ("pack-" + "2" * 40 + ".pack"))]  # its index may be on the way
+    kept = sorted(p for p in path.rglob("*") if p not in old)
+
+    result = sweep_repository_temp_files.apply().get()
+
+    assert result == {"repositories": 1, "removed": len(old)}
+    assert [p for p in old if os.path.lexists(p)] == []
+    assert all(p.exists() for p in fresh) and published.exists()
+    assert sorted(path.rglob("*")) == kept
+    for young in fresh[2:]:
+        young.unlink()  # git would refuse a pack without its index
+    fsck = git("fsck", "--strict", cwd=path, home=tmp_path, check=False)
+    assert fsck.returncode == 0, fsck.stderr
+    assert b"content" in git("show", "main:f.txt", cwd=path, home=tmp_path).stdout

@@ -150,3 +150,39 @@ def test_gitlab_branch_change_moves_the_hook_new_first(api, repo, tmp_path,
     assert len(hooks) == 1 and hooks[0]["id"] != old["id"]
     assert hooks[0]["push_events_branch_filter"] == "develop"
     assert SyncConfig.objects.get().webhook_id == hooks[0]["id"]
+
+
+def _break_credential(config) -> None:
+    """A key rotated away or a damaged row: the stored secret no longer decrypts."""
+    from connections.models import Connection
+
+    conn = Connection.objects.get(pk=config.connection_id)
+    ct = conn.secret_ciphertext
+    mid = len(ct) // 2
+    bad = ct[:mid] + ("A" if ct[mid] != "A" else "B") + ct[mid + 1:]
+    Connection.objects.filter(pk=conn.pk).update(secret_ciphertext=bad)
+
+
+def test_deleting_the_config_warns_when_the_credential_does_not_decrypt(
+        api, gh, config, transactional_db, caplog):
+    _break_credential(config)
+    resp = api.delete("/v1/repos/app/sync/config")
+    assert resp.status_code == 200, resp.content
+    body = resp.json()
+    assert body["deleted"] is True and len(body["warnings"]) == 1
+    assert body["warnings"][0].startswith("Could not remove the webhook on GitHub")
+    assert not SyncConfig.objects.exists()
+    assert len(gh.hooks("octocat/old")) == 1
+    assert TOKEN not in caplog.text and TOKEN not in resp.content.decode()
+
+
+def test_a_credential_that_does_not_decrypt_on_removal_goes_to_last_error(
+        api, gh, config, django_capture_on_commit_callbacks):
+    _break_credential(config)
+    with django_capture_on_commit_callbacks(execute=True):
+        # Turning auto-sync off needs no remote check: only the hook removal uses the credential.
+        resp = api.patch("/v1/repos/app/sync/config", {"auto_sync": False}, format="json")
+    assert resp.status_code == 200, resp.content
+    got = api.get("/v1/repos/app/sync/config").json()["config"]
+    assert got["auto_sync"] is False
+    assert got["last_error"].startswith("Could not remove the webhook on GitHub")

@@ -93,8 +93,10 @@ def test_crash_after_commit_then_redelivery_makes_no_second_commit(queued, monke
     run.refresh_from_db()
     assert run.status == "running"
     monkeypatch.undo()
-    # The broker redelivers (acks_late); the dead worker's heartbeat is stale.
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    # The broker redelivers (acks_late); the dead worker (on another host: this test's own
+    # process is alive, and a live process here is never taken over) has a stale heartbeat.
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10),
+                                             worker_process="elsewhere:1")
     run_services.sync_run_execute(run_id=run.id)
     run.refresh_from_db()
     assert run.status == "success" and run.commit_sha == head_after_crash.decode()
@@ -172,6 +174,29 @@ def test_a_redelivery_takes_over_at_once_when_the_claims_process_has_exited(queu
     run_services.sync_run_execute(run_id=run.id)
     run.refresh_from_db()
     assert (run.status, run.lost_count) == ("success", 1)
+
+
+def test_a_live_claim_here_is_not_lost_however_stale_its_heartbeat(queued, settings):
+    from sync.liveness import this_process
+
+    settings.COREGIT_RUN_MAX_ATTEMPTS = 3
+    run = queued(trigger="webhook")
+    # The database was out for longer than the staleness: no heartbeat, but the process lives.
+    stale = timezone.now() - timedelta(hours=1)
+    SyncRun.objects.filter(pk=run.pk).update(status="running", worker="w#1",
+                                             worker_process=this_process(), heartbeat_at=stale)
+    for _ in range(3):
+        assert sync_runs_reap()["lost"] == 0
+        with pytest.raises(run_services.Busy):  # a redelivery waits for it
+            run_services.sync_run_execute(run_id=run.id)
+    run.refresh_from_db()
+    assert (run.status, run.lost_count, run.worker) == ("running", 0, "w#1")
+    # The same pid started at another time is another process: the claim's one has exited.
+    pid_only = this_process().partition("+")[0]
+    SyncRun.objects.filter(pk=run.pk).update(worker_process=f"{pid_only}+1")
+    assert sync_runs_reap()["lost"] == 1
+    run.refresh_from_db()
+    assert (run.status, run.lost_count) == ("queued", 1)
 
 
 def test_an_old_run_failing_late_leaves_a_newer_success_alone(queued, settings):

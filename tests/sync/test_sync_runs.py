@@ -230,3 +230,29 @@ def test_a_run_that_succeeds_after_a_patch_reset_the_config_leaves_it_reset(
     config = SyncConfig.objects.get()
     assert config.branch == "dev" and config.last_synced_at is None
     assert not SyncState.objects.filter(config=config).exists()
+
+
+def test_a_run_that_fails_after_a_patch_changed_the_branch_leaves_the_config_clean(
+        api, repo, git_remote, git_config, live_worker, monkeypatch):
+    git_remote.work.write("README.md", "hello\n")
+    git_remote.work.commit("first")
+    git_remote.work.push("main")
+    git_remote.work.push("dev")
+    started, release = threading.Event(), threading.Event()
+
+    def slow_failure(config, run, state):
+        started.set()
+        assert release.wait(60)
+        raise ProviderAuthError("The git host refused the credentials")
+
+    monkeypatch.setattr(executor, "execute", slow_failure)
+    run = sync_run_request(config=SyncConfig.objects.get(), trigger="schedule")
+    assert started.wait(60), "the worker never started the run"
+    # The old branch's failure says nothing about the new branch: no last_error, no pause count.
+    assert api.patch("/v1/repos/app/sync/config", {"branch": "dev"}, format="json").status_code == 200
+    release.set()
+    finished = _wait_finished(run.pk)
+    assert finished.status == "error" and finished.message == "The git host refused the credentials"
+    config = SyncConfig.objects.get()
+    assert config.branch == "dev" and config.last_error is None
+    assert (config.consecutive_failures, config.auto_sync_paused) == (0, False)

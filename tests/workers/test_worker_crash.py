@@ -69,7 +69,7 @@ def test_pool_process_killed_mid_run_is_taken_over_at_once(repo, held_import, tm
         victim = _wait(lambda: _running(run.pk), what="the run to start").worker_process
         _wait(lambda: held_import.holding(), what="the fetch to hang")
         killed = time.monotonic()
-        os.kill(int(victim.rpartition(":")[2]), signal.SIGKILL)
+        os.kill(int(victim.rpartition(":")[2].partition("+")[0]), signal.SIGKILL)
         held_import.release()
         run = _wait(lambda: _finished(run.pk), what="the run to finish", seconds=300)
         recovery = time.monotonic() - killed
@@ -104,7 +104,7 @@ def test_a_run_that_kills_every_worker_ends_in_worker_lost(repo, held_import, tm
             claim = _running(run.pk, not_process=killed[-1] if killed else "")
             if claim and claim.worker_process not in killed:
                 _wait(lambda n=len(killed): held_import.holding() > n, what="the fetch to hang")
-                os.kill(int(claim.worker_process.rpartition(":")[2]), signal.SIGKILL)
+                os.kill(int(claim.worker_process.rpartition(":")[2].partition("+")[0]), signal.SIGKILL)
                 killed.append(claim.worker_process)
             assert len(killed) <= settings.COREGIT_RUN_MAX_ATTEMPTS, worker.output()[-3000:]
             time.sleep(0.05)

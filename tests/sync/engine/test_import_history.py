@@ -153,6 +153,65 @@ def test_local_work_on_an_unrecorded_first_import_still_diverges(env, session):
         assert storage.read_ref(repo, b"refs/heads/main").decode() == mine
 
 
+def test_a_copied_trailer_on_top_of_the_recorded_import_still_diverges(env, session):
+    _remote, access, wt, rsha = _remote_with_history(env)
+    first = run_import(_req(env, access), session)
+    local = env.worktree(env.local, "local-copy")
+    local.pull()
+    local.write("mine.txt", "local\n")
+    # A cherry-pick or `git commit -C` of an import copies its trailer onto other content.
+    mine = local.commit("Copied\n\nCoregit-Sync-Remote-Sha: " + rsha)
+    local.push()
+    wt.write("a.txt", "moved on\n")
+    wt.commit()
+    wt.push()
+
+    recorded = _req(env, access, last_remote_sha=rsha, last_local_sha=first.commit_sha)
+    with pytest.raises(Diverged):
+        run_import(recorded, session)
+    with storage.open_repo(env.local) as repo:
+        assert storage.read_ref(repo, b"refs/heads/main").decode() == mine
+
+
+HOLDER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_fetch_stores_its_pack_and_shallow_marks_only_under_the_repository_lock(
+        env, session, monkeypatch):
+    import subprocess
+    import sys
+
+    from core.errors import RefConflict
+    from sync.engine.fetch import fetch_branch_tip
+    from sync.engine.transport import make_client
+
+    _remote, access, _wt, rsha = _remote_with_history(env)
+    monkeypatch.setattr(storage, "LOCK_WAIT_SECONDS", 1.0)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(env.local / storage.LOCK_FILE)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with tracking.open_repo(env.local) as repo, pytest.raises(RefConflict):
+            fetch_branch_tip(repo, make_client(access, session), "main", haves=[], label="o")
+        with tracking.open_repo(env.local) as repo:  # nothing moved in while another held it
+            assert rsha.encode() not in repo.object_store
+            assert tracking.shallow_marks(repo) == set()
+        assert list((env.local / "objects" / "pack").glob("tmp*")) == []
+    finally:
+        holder.stdin.close()
+        holder.wait(60)
+    with tracking.open_repo(env.local) as repo:
+        fetched = fetch_branch_tip(repo, make_client(access, session), "main", haves=[],
+                                   label="o")
+        assert fetched.sha.decode() == rsha and tracking.shallow_marks(repo) == {fetched.sha}
+
+
 class _DamagedTransfer(HTTPAdapter):
     """Flips one byte in the middle of the pack data an upload-pack response carries."""
 
