@@ -11,6 +11,11 @@ What dulwich's ``ReceivePackHandler`` (1.2) does not do, and this subclass adds:
 - git's receive-pack takes everything after the second space as the ref name and refuses a name
   with a space as ``funny refname``; dulwich splits on every space and aborts the whole push.
   :class:`ReceiveProtocol` hides such spaces until the name is refused.
+
+Pushes do not take the repository lock (``storage.repo_lock``) that sync runs hold: a push would
+otherwise wait behind a long import. That is safe because every ref still changes only by
+compare-and-swap on dulwich's per-ref lock file, so a push and a run racing on one ref cannot both
+win, and the loser is told so.
 """
 
 from __future__ import annotations
