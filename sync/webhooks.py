@@ -92,14 +92,19 @@ def _push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
         return "ignored:other_branch", None
     if payload.get("deleted") is True or not after or after == ZERO:
         return "ignored:branch_deleted", None
+    return _queue_import(config, payload)
+
+
+def _queue_import(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
+    """A push the config follows: one coalesced import, unless auto-sync is off or paused or the
+    push was seen before."""
     if not (config.auto_sync and config.direction == "import"):
         return "ignored:auto_sync_off", None
     if config.auto_sync_paused:
         return "ignored:auto_sync_paused", None
     if _replayed(config, payload):
         return "ignored:duplicate_push", None
-    run = sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
-    return "queued", run
+    return "queued", sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
 
 
 def push_key(payload: dict) -> str:
@@ -118,13 +123,7 @@ def _mirror_push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None
     """Any matching branch or tag, created, moved or deleted: one coalesced mirror import."""
     if not RefFilter(config.branch_patterns, config.tags)(text_field(payload, "ref").encode()):
         return "ignored:other_ref", None
-    if not (config.auto_sync and config.direction == "import"):
-        return "ignored:auto_sync_off", None
-    if config.auto_sync_paused:
-        return "ignored:auto_sync_paused", None
-    if _replayed(config, payload):
-        return "ignored:duplicate_push", None
-    return "queued", sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
+    return _queue_import(config, payload)
 
 
 def _tag_push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
