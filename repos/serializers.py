@@ -15,7 +15,7 @@ class PageQuerySerializer(StrictSerializer):
 
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20,
                                      help_text="Page size, 1 to 100.")
-    cursor = StrictCharField(max_length=MAX_CURSOR, required=False,
+    cursor = StrictCharField(max_length=MAX_CURSOR, required=False, allow_blank=True,
                              help_text="`next_cursor` of the previous page (opaque).")
 
 
