@@ -150,6 +150,7 @@ class WebhookDelivery(models.Model):
         # two configs (two orgs) following one repository each get their own delivery.
         constraints = [models.UniqueConstraint(fields=["provider", "config", "delivery_id"],
                                                name="uniq_delivery_per_config")]
+        verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.delivery_id} {self.outcome}"
