@@ -42,6 +42,7 @@ def build_world() -> World:
     repo = repository_create(principal=principal, slug="app")
     ns_repo = repository_create(principal=principal, slug="app", namespace="team")
     bare = repository_create(principal=principal, slug="bare")
+    repository_create(principal=principal, slug="bare", namespace="team")
     conn = Connection(org=org, provider="github", label="GH", external_username="octocat",
                       credentials_hash="h")
     conn.set_secret("secret_ciphertext", GOOD_TOKEN)
