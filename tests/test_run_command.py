@@ -37,7 +37,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> dict:
             resp = requests.get(url, timeout=2)
             if resp.status_code == 200:
                 return resp.json()
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still booting
             pass
         time.sleep(0.2)
     raise AssertionError("/healthz never answered 200")
