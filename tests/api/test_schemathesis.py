@@ -51,7 +51,8 @@ def _run(live_server, world, tmp_path: Path, name: str, *selection: str) -> dict
            "--workers", "1", "--no-shrink", "--request-timeout", "60",
            "--phases", "examples,coverage,fuzzing", *selection,
            "--report", "json", "--report-json-path", str(report)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    # cwd: schemathesis keeps a cache directory where it runs.
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-15000:] + done.stderr[-3000:]
     return json.loads(report.read_text())
 

@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-GITHUB_USER = {"login": "octocat", "id": 1, "type": "User"}
 GOOD_TOKEN = "ghp_good"
 
 
