@@ -75,9 +75,12 @@ class RunQueuedSerializer(serializers.Serializer):
 
 
 class RunErrorSerializer(serializers.Serializer):
+    """The error body, plus the failed run's id when the error is the run's outcome."""
+
     error = serializers.CharField()
     code = serializers.CharField()
-    run_id = serializers.CharField()
+    details = serializers.DictField(required=False, child=serializers.JSONField())
+    run_id = serializers.CharField(required=False, help_text="The run that failed.")
 
     class Meta:
         ref_name = "RunError"
