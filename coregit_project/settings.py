@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "connections",
     "sync",
     "events",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc assets served by us: pinned, offline
 ]
 
 MIDDLEWARE = [
@@ -101,6 +102,31 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- API edge (issue 12) -----------------------------------------------------
+# Outermost: every answer on /v1 is JSON, NUL bytes and oversized bodies never reach a view.
+MIDDLEWARE.insert(0, "core.middleware.ApiEdgeMiddleware")
+# Right after SecurityMiddleware: gunicorn serves the docs' assets (no collectstatic needed).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise also serves collectstatic output
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.parsers.JsonBodyParser"]
+COREGIT_MAX_API_BODY_BYTES = env_int("COREGIT_MAX_API_BODY_BYTES", 2 * 1024 * 1024)
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ConnectionProviderEnum": ["github", "gitlab"],
+                            "SyncProviderEnum": ["github", "gitlab", "git"]},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "core.openapi.closed_request_bodies"],
+    "DESCRIPTION": (
+        "Errors are always `{\"error\", \"code\", \"details\"?}`. Authenticate with "
+        "`x-api-key: <key>` or `Authorization: Bearer <key>` (either one). Bodies are JSON "
+        "objects; unknown fields are refused with 400."
+    ),
+})
 
 # --- Coregit ---------------------------------------------------------------
 COREGIT_REPO_ROOT = Path(env_str("COREGIT_REPO_ROOT", str(DATA_DIR / "repos"))).resolve()

@@ -162,6 +162,7 @@ class WebhookDelivery(models.Model):
                        models.UniqueConstraint(fields=["config", "push_key"],
                                                condition=~models.Q(push_key=""),
                                                name="uniq_push_per_config")]
+        verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.delivery_id} {self.outcome}"

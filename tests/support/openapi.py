@@ -213,3 +213,19 @@ def check_calls(calls: Iterable[Any]) -> None:
             check_gitlab_request(call)
         else:
             check_github_request(call)
+
+
+# --- our own document -----------------------------------------------------------------------------
+def check_response(doc: dict, template: str, method: str, status: int, body: Any) -> None:
+    """``body`` is what our document promises for ``method template`` answering ``status``."""
+    op = doc["paths"][template][method.lower()]
+    documented = op["responses"].get(str(status))
+    if documented is None:
+        raise AssertionError(f"{method} {template}: {status} is not documented")
+    content = documented.get("content")
+    if content is None:
+        if body not in (None, b"", ""):
+            raise AssertionError(f"{method} {template}: {status} has no documented body")
+        return
+    schema = _inline(doc, content["application/json"]["schema"])
+    _validate(body, schema, f"{method} {template} {status} body")
