@@ -22,6 +22,9 @@ for _name, _value in {
     "COREGIT_ALLOW_PRIVATE_HOSTS": "true",
     "COREGIT_DATA_DIR": _TMP,
     "COREGIT_REPO_ROOT": os.path.join(_TMP, "repos"),
+    # Tests with a live worker assert a `wait: true` trigger's finished answer; the wait ends as
+    # soon as the run does, so a long one only matters on a loaded machine.
+    "COREGIT_SYNC_WAIT_SECONDS": "120",
 }.items():
     os.environ.setdefault(_name, _value)
 if not EMBEDDED:
