@@ -99,3 +99,25 @@ def test_debug_off_refuses_to_start_without_secrets(tmp_path):
     assert run.stderr.decode().strip() == (
         "coregit: COREGIT_ENCRYPTION_KEYS is not set (required when DEBUG is off)"
     )
+
+
+def test_manage_py_reads_the_files_make_run_wrote_and_the_environment_wins(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "secrets.env").write_text("SECRET_KEY=from-file\nCOREGIT_ENCRYPTION_KEYS=k1:"
+                                      "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=\n")
+    # The format scripts/run.sh writes: single-quoted, nothing expanded.
+    (data / "run.env").write_text("# written by scripts/run.sh\nDEBUG='true'\n"
+                                  "DATABASE_URL='postgres://u:p%23$HOME@db.invalid:5433/x'\n"
+                                  "COREGIT_PUBLIC_URL='http://127.0.0.2:8123'\n")
+    show = ("from django.conf import settings as s; d = s.DATABASES['default']; "
+            "print(s.DEBUG, s.SECRET_KEY, d['HOST'], d['PORT'], d['PASSWORD'], s.COREGIT_PUBLIC_URL)")
+    env = terminal_env(tmp_path, COREGIT_DATA_DIR=str(data))
+    out = subprocess.run([PYTHON, "manage.py", "shell", "-v", "0", "-c", show], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "from-file", "db.invalid", "5433", "p#$HOME",
+                                  "http://127.0.0.2:8123"], out.stderr
+    env.update(DEBUG="false", SECRET_KEY="from-env")
+    out = subprocess.run([PYTHON, "manage.py", "shell", "-v", "0", "-c", show], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.split()[:2] == ["False", "from-env"], out.stderr
