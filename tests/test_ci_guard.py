@@ -72,8 +72,11 @@ def test_embedded_mode_is_opt_in_and_really_embedded():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_ci_entry_point_keeps_exit_codes_and_prints_pytest_closing_line():
-    env = {"COREGIT_TEST_ID": os.environ.get("COREGIT_TEST_ID", "")}
+    # Never recurse: the inner run only runs the probe (and refuses to run this test again).
+    assert "COREGIT_CI_GUARD_INNER" not in os.environ
+    env = {"COREGIT_TEST_ID": os.environ.get("COREGIT_TEST_ID", ""), "COREGIT_CI_GUARD_INNER": "1"}
     ok = subprocess.run(["bash", ".ci/run"], cwd=ROOT, capture_output=True, text=True, timeout=1800,
                         env={**_clean_env(), **env, "ARGS": f"-q -p no:cacheprovider {PROBE}"})
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -91,4 +94,7 @@ def test_ci_entry_point_keeps_exit_codes_and_prints_pytest_closing_line():
 
 
 def _clean_env() -> dict:
-    return {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    # MAKEFLAGS carries an outer `make test ARGS=...` into the inner make, where it would win over
+    # the ARGS given here.
+    drop = {*SERVICE_VARS, "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
