@@ -85,11 +85,21 @@ def make_run(tmp: Path, *, host: str = "127.0.0.1", port: int | None = None) -> 
 
 
 def stop(run: Running) -> None:
-    if run.proc.poll() is not None:
-        return
-    os.killpg(run.proc.pid, signal.SIGTERM)
-    try:
-        run.proc.wait(timeout=STOP_DEADLINE)
-    except subprocess.TimeoutExpired:
+    """SIGTERM the whole process group, and wait until gunicorn and the worker are gone too."""
+    if _group_alive(run.proc.pid):
+        os.killpg(run.proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_DEADLINE
+    while _group_alive(run.proc.pid) and time.monotonic() < deadline:
+        run.proc.poll()  # reap make itself
+        time.sleep(0.2)
+    if _group_alive(run.proc.pid):
         os.killpg(run.proc.pid, signal.SIGKILL)
-        run.proc.wait()
+    run.proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
