@@ -24,7 +24,7 @@ services:
 test: venv services
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} \
-	  COREGIT_TEST_REAL_SERVICES=1 $(BIN)/pytest $(ARGS)
+	  $(BIN)/pytest $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

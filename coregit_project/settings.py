@@ -4,10 +4,11 @@ from pathlib import Path
 
 import dj_database_url
 
-from coregit_project.env import env_bool, env_int, env_str, require
+from coregit_project.env import env_bool, env_int, env_str, load_run_env, require
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("COREGIT_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+load_run_env(DATA_DIR)  # what `make run` wrote there; the environment wins
 
 DEBUG = env_bool("DEBUG", False)
 _NEEDED = "required when DEBUG is off"
