@@ -48,7 +48,9 @@ class KeyDeleteApi(APIView):
     permission_classes = [IsMasterKey]
 
     @extend_schema(summary="Delete an API key (master key only)",
-                   responses={200: DeletedSerializer, **errors(403, 404)})
+                   responses={200: DeletedSerializer, **errors(
+                       403, 404, e409="`key.last_master`: the organization's last master key "
+                                      "cannot be deleted.")})
     def delete(self, request, key_id: str):
         services.api_key_delete(org=request.user.org, key_id=key_id)
         return Response({"deleted": True})

@@ -37,6 +37,11 @@ class ErrorSerializer(serializers.Serializer):
 
 class DeletedSerializer(serializers.Serializer):
     deleted = serializers.BooleanField()
+    warnings = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="Cleanup that could not be done (e.g. a provider webhook left registered); "
+                  "the deletion itself succeeded.",
+    )
 
     class Meta:
         ref_name = "Deleted"

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsMasterKey
 from core.errors import NotFound, http_status_for_code
 from core.pagination import paginate
-from core.responses import DeletedSerializer, UpdatedSerializer, errors
+from core.responses import DeletedSerializer, ErrorSerializer, UpdatedSerializer, errors
 from core.serializers import (
     ID_MAX,
     StrictBooleanField,
@@ -40,6 +40,17 @@ REMOTE_RULES = (
 )
 POLL = {"min_value": 5, "max_value": 10080, "allow_null": True,
         "help_text": "Poll the remote every N minutes (5 to 10080), or null for never."}
+
+
+REMOTE_CHECK = ("The remote is checked with the provider first. 422 codes: "
+                "`provider.remote_not_found` (no such remote, or the credential cannot see it), "
+                "`provider.ref_not_found` (no such branch), `provider.access_denied` (the "
+                "credential cannot push, for an export). 502: the provider failed or was "
+                "unreachable.")
+
+
+def _remote_error() -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=REMOTE_CHECK)
 
 
 def _run_error(status: int, description: str) -> OpenApiResponse:
@@ -80,9 +91,9 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         return Response({"config": config_body(config) if config else None})
 
     @extend_schema(summary="Create the repository's sync config (master key only)",
-                   description=REMOTE_RULES,
-                   responses={201: SyncConfigCreatedSerializer,
-                              **errors(403, 422, 502, e404="No such repository or connection.",
+                   description=f"{REMOTE_RULES}\n\n{REMOTE_CHECK}",
+                   responses={201: SyncConfigCreatedSerializer, 422: _remote_error(),
+                              **errors(403, 502, e404="No such repository or connection.",
                                        e409="The repository already has a sync config.")})
     def post(self, request, **kwargs):
         repo = self.get_repo(request, "write")
@@ -92,8 +103,10 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         return Response(config_body(config, created=True), status=201)
 
     @extend_schema(summary="Update the sync config (master key only)",
-                   description="`connection_id` and `provider` cannot change (400).",
-                   responses={200: UpdatedSerializer, **errors(403, 404, 422, 502)})
+                   description="`connection_id` and `provider` cannot change (400).\n\n"
+                               + REMOTE_CHECK,
+                   responses={200: UpdatedSerializer, 422: _remote_error(),
+                              **errors(403, 404, 502)})
     def patch(self, request, **kwargs):
         config = self._config(request)
         data = self.UpdateSerializer(data=request.data)
@@ -102,6 +115,9 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         return Response({"updated": True})
 
     @extend_schema(summary="Delete the sync config (master key only)",
+                   description="Answers `warnings` when the provider webhook could not be "
+                               "removed; the config is deleted anyway. Run history stays "
+                               "readable through the repository.",
                    responses={200: DeletedSerializer, **errors(403, 404)})
     def delete(self, request, **kwargs):
         warnings = config_services.sync_config_delete(config=self._config(request))
@@ -132,7 +148,9 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
             202: OpenApiResponse(RunQueuedSerializer,
                                  description="Queued or still running (`wait: false`, or the "
                                              "wait ran out)."),
-            **errors(403, 404, 422),
+            **errors(403, 404),
+            422: OpenApiResponse(ErrorSerializer, description=REMOTE_CHECK.replace(
+                " (the credential cannot push, for an export)", "")),
             409: _run_error(409, "The run failed: the branches diverged or a ref moved."),
             500: _run_error(500, "The run failed."),
             502: _run_error(502, "The run failed: the provider failed or was unreachable."),

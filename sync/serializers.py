@@ -111,3 +111,11 @@ class RunHistorySerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "SyncRunHistory"
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    webhook_url = serializers.CharField(help_text="Paste into the git host's webhook settings.")
+    webhook_secret = serializers.CharField(help_text="Shown only once; replaces the previous one.")
+
+    class Meta:
+        ref_name = "WebhookSecret"

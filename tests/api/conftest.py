@@ -1,7 +1,7 @@
 import pytest
-import responses
 from rest_framework.test import APIClient
 
+from tests.fakes.github import FakeGitHub
 from tests.support.api_world import GOOD_TOKEN, build_world, openapi_document, operations
 
 
@@ -16,15 +16,15 @@ def all_operations(document):
 
 
 @pytest.fixture
-def provider(db):
-    """GitHub's ``GET /user`` (good token only); every other outgoing call fails the test."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        def user(request):
-            ok = request.headers.get("Authorization", "").endswith(GOOD_TOKEN)
-            return (200, {}, '{"login": "octocat", "id": 1}') if ok else (
-                401, {}, '{"message": "Bad credentials"}')
-
-        mock.add_callback("GET", "https://api.github.com/user", callback=user)
+def provider(db, tmp_path):
+    """The stateful GitHub fake: ``GET /user`` for the good token only, and the remotes the
+    world's configs name (a new config's remote is checked with the provider). Any call the fake
+    does not know fails the test."""
+    fake = FakeGitHub(tmp_path / "github")
+    fake.add_token(GOOD_TOKEN)
+    for remote in ("octocat/my-repo", "octocat/other"):
+        fake.create_repo(remote, empty=False)
+    with fake.mock() as mock:
         yield mock
 
 

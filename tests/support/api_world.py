@@ -24,6 +24,8 @@ class World:
     ns_config: Any
     credential: Any
     scoped_key_id: str
+    hook: Any = None  # an event hook with one recorded delivery
+    mirror_config: Any = None  # "mirror": a generic git config (takes a pasted webhook secret)
     params: dict = field(default_factory=dict)
 
 
@@ -56,9 +58,33 @@ def build_world() -> World:
     world = World(org=org, master_key=master, repo=repo, ns_repo=ns_repo, bare=bare,
                   connection=conn, config=configs[0], ns_config=configs[1], credential=cred,
                   scoped_key_id=scoped.id)
+    world.hook, delivery = _event_hook(org)
+    world.mirror_config = _generic_config(org, principal)
     world.params = {"slug": "app", "namespace": "team", "connection_id": conn.id,
-                    "key_id": scoped.id}
+                    "key_id": scoped.id, "hook_id": world.hook.id, "delivery_id": delivery.id}
     return world
+
+
+def _event_hook(org) -> tuple:
+    from events.models import EventDelivery, EventHook
+
+    hook = EventHook(org=org, url="http://127.0.0.1:9/hook", events=["sync.run.failed"])
+    hook.set_secret("secret_ciphertext", "whsec_c2VjcmV0")
+    hook.save(force_insert=True)
+    delivery = EventDelivery.objects.create(hook=hook, event_type="sync.run.failed",
+                                            message_id="msg_1", payload={"type": "x"})
+    return hook, delivery
+
+
+def _generic_config(org, principal):
+    from repos.services import repository_create
+    from sync.models import SyncConfig
+
+    configs = [SyncConfig.objects.create(
+        org=org, repository=repository_create(principal=principal, slug="mirror", namespace=ns),
+        provider="git", remote="https://git.example.com/team/mirror.git", branch="main")
+        for ns in ("", "team")]
+    return configs[0]
 
 
 def openapi_document() -> dict:
@@ -127,6 +153,11 @@ def valid_body(op: Operation, world: World) -> dict:
         ("POST", "/sync/config"): {"remote": "octocat/other", "branch": "main",
                                    "connection_id": world.connection.id},
         ("POST", "/sync"): {"sync_id": world.config.id, "wait": False, "branch": "main"},
+        ("POST", "/v1/event-hooks"): {"url": "http://127.0.0.1:9/new", "events":
+                                      ["sync.run.succeeded"], "description": "d"},
+        ("PATCH", "/v1/event-hooks/{hook_id}"): {"url": "http://127.0.0.1:9/moved",
+                                                 "events": ["sync.diverged"],
+                                                 "description": "d2", "disabled": False},
     }
     for (method, suffix), body in bodies.items():
         if op.method == method and (path == suffix or (suffix.startswith("/sync")
@@ -142,10 +173,12 @@ def fingerprint() -> list:
     """Everything the API can change (``last_used_at`` aside, which authentication touches)."""
     from accounts.models import ApiKey
     from connections.models import Connection, GitCredential
+    from events.models import EventDelivery, EventHook
     from repos.models import Repository
     from sync.models import SyncConfig, SyncRun, SyncState
 
     rows = [list(ApiKey.objects.order_by("id").values_list("id", "name", "scopes"))]
-    for model in (Repository, Connection, GitCredential, SyncConfig, SyncRun, SyncState):
+    for model in (Repository, Connection, GitCredential, SyncConfig, SyncRun, SyncState,
+                  EventHook, EventDelivery):
         rows.append([sorted(r.items()) for r in model.objects.order_by("pk").values()])
     return rows
