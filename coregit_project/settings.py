@@ -200,3 +200,9 @@ COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)
 COREGIT_EVENT_MAX_ATTEMPTS = env_int("COREGIT_EVENT_MAX_ATTEMPTS", 6)
 COREGIT_EVENT_RETRY_BASE_SECONDS = float(env_str("COREGIT_EVENT_RETRY_BASE_SECONDS", "10"))
 COREGIT_EVENT_DISABLE_AFTER = env_int("COREGIT_EVENT_DISABLE_AFTER", 10)
+# Outbound events (merge): stable enum names instead of drf-spectacular's hashed fallbacks.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
+    "EventDeliveryStatusEnum": ["pending", "succeeded", "failed"],
+    "SyncRunStatusEnum": ["queued", "running", "success", "skipped", "error"],
+    "EventTypeEnum": "events.models.EVENT_TYPES",
+})
