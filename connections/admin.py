@@ -27,7 +27,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         for conn in queryset:
             result = connection_test(connection=conn)
             if result["valid"]:
-                self.message_user(request, f"{conn.label}: valid ({result['username']})")
+                self.message_user(request, f"{conn.label}: valid ({result['username']})",
+                                  messages.SUCCESS)
             else:
                 self.message_user(request, f"{conn.label}: {result['error']}", messages.ERROR)
 

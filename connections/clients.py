@@ -96,4 +96,6 @@ def stored_credentials(connection: Connection) -> Credentials:
 
 def connection_client(connection: Connection) -> ProviderClient:
     """The provider client for a stored connection (what the sync engine uses)."""
-    return build_client(stored_credentials(connection), cache=StoredTokenCache(connection))
+    client = build_client(stored_credentials(connection), cache=StoredTokenCache(connection))
+    client.metrics_label = connection.pk
+    return client

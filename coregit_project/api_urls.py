@@ -7,6 +7,7 @@ from connections.apis import ConnectionDetailApi, ConnectionListCreateApi, Conne
 from connections.credential_apis import GitCredentialApi
 from repos.apis import RepoDetailApi, RepoListCreateApi
 from sync.apis import SyncConfigApi, SyncHistoryApi, SyncTriggerApi
+from sync.backup_apis import SyncBackupListApi, SyncBackupRestoreApi
 from sync.generic_hook_apis import SyncWebhookSecretApi
 
 
@@ -34,6 +35,9 @@ urlpatterns += repo_routes("/sync/config/webhook-secret", SyncWebhookSecretApi.a
 urlpatterns += repo_routes("/sync/config", SyncConfigApi.as_view(), "sync-config")
 urlpatterns += repo_routes("/sync/history", SyncHistoryApi.as_view(), "sync-history")
 urlpatterns += repo_routes("/sync", SyncTriggerApi.as_view(), "sync-trigger")
+urlpatterns += repo_routes("/sync/backups", SyncBackupListApi.as_view(), "sync-backups")
+urlpatterns += repo_routes("/sync/backups/restore", SyncBackupRestoreApi.as_view(),
+                           "sync-backup-restore")
 # Specific repository sub-routes are added above this line by later apps (sync, credentials);
 # the bare repository route comes last so "repos/x/sync" never reads as namespace x, slug sync.
 urlpatterns += repo_routes("", RepoDetailApi.as_view(), "repo-detail")

@@ -1,5 +1,6 @@
 """Settings come from the environment; see README.md for the variables."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "sync",
     "events",
     "drf_spectacular_sidecar",  # Swagger UI / ReDoc assets served by us: pinned, offline
+    "observability",
 ]
 
 MIDDLEWARE = [
@@ -206,3 +208,11 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
     "SyncRunStatusEnum": ["queued", "running", "success", "skipped", "error"],
     "EventTypeEnum": "events.models.EVENT_TYPES",
 })
+
+# --- Metrics (README "Metrics") ------------------------------------------------------------------
+# Unset: /metrics answers loopback clients only. Every process of a machine writes its series to
+# PROMETHEUS_MULTIPROC_DIR (prometheus_client multiprocess mode); it must be set before
+# prometheus_client is first imported, which happens after the settings are loaded.
+COREGIT_METRICS_TOKEN = env_str("COREGIT_METRICS_TOKEN", "")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from drf_spectacular.views import (
 from rest_framework.permissions import AllowAny
 
 from core.health import healthz
+from observability.views import metrics
 from repos import githttp
 from sync import webhook_apis
 
@@ -19,6 +20,7 @@ _GIT = rf"^(?P<org>{_NAME})/(?:(?P<namespace>{_NAME})/)?(?P<slug>{_NAME})\.git/"
 
 urlpatterns = [
     path("healthz", healthz),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("v1/openapi.json", SpectacularJSONAPIView.as_view(**_PUBLIC), name="openapi"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="openapi", **_PUBLIC), name="docs"),

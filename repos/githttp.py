@@ -34,7 +34,7 @@ from repos.validation import pushed_ref_error
 
 logger = logging.getLogger(__name__)
 SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
-HIDDEN_PREFIX = b"refs/sync/"
+HIDDEN_PREFIX = (b"refs/sync/", b"refs/coregit/")  # sync tracking refs, mirror backup refs
 _SPOOL_BYTES = 16 * 1024 * 1024
 HANDLERS = {**DEFAULT_HANDLERS, b"git-receive-pack": CoregitReceivePackHandler}
 
@@ -59,7 +59,7 @@ class _RefGuard:
         if error:
             raise HookError(error)
         if ref_name.startswith(HIDDEN_PREFIX):
-            raise HookError(f"{HIDDEN_PREFIX.decode()} is reserved for Coregit Sync")
+            raise HookError(f"{ref_name.decode()} is reserved for Coregit Sync")
         return b"", b""
 
 
@@ -160,7 +160,7 @@ def _run_service(repo: Repository, service: str, *, advertise: bool, body=None):
 
 def _emit_pushes(repo: Repository, updates) -> None:
     for old, new, ref in updates:
-        if not ref.startswith(b"refs/heads/"):
+        if not ref.startswith((b"refs/heads/", b"refs/tags/")):  # tags: for mirror exports
             continue
         zero = storage.ZERO_SHA
         # The refs are written: a failing receiver must neither turn the push into a 500 nor

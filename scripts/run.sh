@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 export COREGIT_DATA_DIR="${COREGIT_DATA_DIR:-$PWD/var}"
 mkdir -p "$COREGIT_DATA_DIR"
+# prometheus_client multiprocess mode: series files of a previous run are stale, start empty.
+export PROMETHEUS_MULTIPROC_DIR="$COREGIT_DATA_DIR/metrics"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 secrets="$COREGIT_DATA_DIR/secrets.env"
 if [ ! -f "$secrets" ]; then

@@ -15,10 +15,11 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
   apt-get install -y -q docker-compose >/dev/null 2>&1 || {
     apt-get update -q >/dev/null 2>&1 && apt-get install -y -q docker-compose >/dev/null 2>&1; }
 fi
-# Headless Chromium drives the /v1/docs test (selenium); Debian's packages, only when missing.
+# The admin's browser test drives headless Chromium through chromedriver (selenium).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  echo "installing chromium and chromium-driver (docs test)"
-  apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1
+  echo "installing chromium and chromium-driver (docs and admin browser tests)"
+  apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || {
+    apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; }
 fi
 for _ in $(seq 1 50); do
   pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0

@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -75,6 +76,13 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         auto_sync = StrictBooleanField(default=False)
         overwrite_diverged = StrictBooleanField(default=False)
         poll_interval_minutes = StrictIntegerField(required=False, **POLL)
+        mode = StrictChoiceField(choices=["snapshot", "mirror"], default="snapshot",
+                                 help_text="mirror: the remote's own commits for every matched ref")
+        branches = serializers.ListField(
+            child=StrictCharField(max_length=255), required=False, allow_empty=True,
+            max_length=100, help_text="Mirror mode: branch names or glob patterns (default: branch)")
+        tags = StrictBooleanField(default=False)
+        prune = StrictBooleanField(default=False)
 
     class UpdateSerializer(StrictSerializer):
         remote = StrictCharField(max_length=1000, required=False, help_text=REMOTE_RULES)
@@ -83,6 +91,11 @@ class SyncConfigApi(_MasterForWrites, RepoScopedMixin, APIView):
         auto_sync = StrictBooleanField(required=False)
         overwrite_diverged = StrictBooleanField(required=False)
         poll_interval_minutes = StrictIntegerField(required=False, **POLL)
+        mode = StrictChoiceField(choices=["snapshot", "mirror"], required=False)
+        branches = serializers.ListField(child=StrictCharField(max_length=255), required=False,
+                                         allow_empty=True, max_length=100)
+        tags = StrictBooleanField(required=False)
+        prune = StrictBooleanField(required=False)
 
     @extend_schema(summary="Get the repository's sync config",
                    responses={200: SyncConfigEnvelopeSerializer, **errors(404)})
@@ -175,6 +188,8 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
             return Response(body, status=202)
         if run.status == SyncRun.Status.ERROR:
             body = {"error": run.message, "code": run.error_code, "run_id": run.id}
+            if run.refs is not None:
+                body["refs"] = run.refs
             return Response(body, status=http_status_for_code(run.error_code))
         return Response(trigger_body(run))
 

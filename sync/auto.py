@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from repos.models import Repository
+from sync.engine.refspecs import RefFilter
 from sync.models import SyncConfig, SyncRun
 from sync.run_services import sync_run_request
 
@@ -19,6 +20,11 @@ def sync_export_after_push(*, repository: Repository, ref: str, new_sha: str | N
     """
     config = SyncConfig.objects.filter(repository=repository, direction="export",
                                        auto_sync=True, auto_sync_paused=False).first()
+    if config is not None and config.mode == SyncConfig.Mode.MIRROR:
+        # Every matching branch or tag, created, moved or deleted: one queued run covers them all.
+        if RefFilter(config.branch_patterns, config.tags)(ref.encode()):
+            sync_run_request(config=config, trigger=SyncRun.Trigger.PUSH)
+        return
     if config is None or new_sha is None or ref != f"refs/heads/{config.branch}":
         return
     sync_run_request(config=config, trigger=SyncRun.Trigger.PUSH)

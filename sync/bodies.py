@@ -18,6 +18,10 @@ def config_body(config: SyncConfig, *, created: bool = False) -> dict:
         "overwrite_diverged": config.overwrite_diverged,
         "poll_interval_minutes": config.poll_interval_minutes,
         "webhook_id": config.webhook_id,
+        "mode": config.mode,
+        "branches": config.branch_patterns,
+        "tags": config.tags,
+        "prune": config.prune,
     }
     if config.provider == SyncConfig.Provider.GIT:  # to paste into the host's settings
         body["webhook_url"] = generic_webhook_url(config)
@@ -45,6 +49,7 @@ def trigger_body(run: SyncRun) -> dict:
         "deleted": run.deleted,
         "direction": run.direction,
         "run_id": run.id,
+        **_refs(run),
     }
 
 
@@ -63,4 +68,10 @@ def run_body(run: SyncRun) -> dict:
         "started_at": iso(run.started_at),
         "completed_at": iso(run.completed_at),
         "created_at": iso(run.created_at),
+        **_refs(run),
     }
+
+
+def _refs(run: SyncRun) -> dict:
+    """Mirror runs list what happened to every ref; snapshot runs keep the seed's shape."""
+    return {"refs": run.refs} if run.refs is not None else {}

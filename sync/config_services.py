@@ -14,13 +14,15 @@ from events import sync_events
 from repos.models import Repository
 from repos.validation import branch_error
 from sync import hooks
+from sync.engine.refspecs import patterns_error
 from sync.models import SyncConfig, SyncRun, SyncState
 from sync.remote_check import sync_remote_verify
 from sync.tracking_refs import tracking_refs_forget
 from sync.validation import clean_remote
 
-_RESETS = ("remote", "branch", "direction")
+_RESETS = ("remote", "branch", "direction", "mode")
 _CHECKS = ("remote", "branch", "direction")  # what the remote check depends on
+_HOOK_SHAPE = ("mode", "tags")  # a mirror hook follows every branch (and tags)
 
 
 def _provider_for(connection: Connection | None, remote: str) -> str:
@@ -60,21 +62,30 @@ def _apply_polling_default(config: SyncConfig, *, explicit_null: bool) -> None:
     config.poll_interval_minutes = settings.COREGIT_GIT_POLL_MINUTES
 
 
+def _check_branches(branches: list[str] | None) -> None:
+    if branches is not None and (err := patterns_error(branches)):
+        raise BadRequest(f"Invalid request: branches: {err}", details={"branches": [err]})
+
+
 def sync_config_create(
     *, repo: Repository, remote: str, connection_id: str | None = None,
     direction: str = "import", branch: str | None = None, auto_sync: bool = False,
     overwrite_diverged: bool = False, poll_interval_minutes: int | None = None,
+    mode: str = "snapshot", branches: list[str] | None = None, tags: bool = False,
+    prune: bool = False,
 ) -> SyncConfig:
     connection = connection_get(org=repo.org, connection_id=connection_id) if connection_id else None
     provider = _provider_for(connection, remote)
     branch = branch or repo.default_branch
     _check_branch(branch)
     _check_poll(poll_interval_minutes)
+    _check_branches(branches)
     config = SyncConfig(
         org=repo.org, repository=repo, connection=connection, provider=provider,
         remote=clean_remote(provider, remote), branch=branch, direction=direction,
         auto_sync=auto_sync, overwrite_diverged=overwrite_diverged,
-        poll_interval_minutes=poll_interval_minutes,
+        poll_interval_minutes=poll_interval_minutes, mode=mode, branches=branches or [],
+        tags=tags, prune=prune,
     )
     _apply_polling_default(config, explicit_null=False)
     if SyncConfig.objects.filter(repository=repo).exists():
@@ -92,7 +103,8 @@ def sync_config_create(
 
 
 def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
-    """PATCH: any subset of remote, branch, direction, auto_sync, overwrite_diverged, poll.
+    """PATCH: any subset of remote, branch, direction, auto_sync, overwrite_diverged, poll,
+    and the mirror fields (mode, branches, tags, prune).
 
     The new hook (if any) is registered before anything is saved, and the old one removed only
     after the commit: if the provider refuses the new hook, the config and old hook stay as they
@@ -104,6 +116,8 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
         _check_branch(changes["branch"])
     if "poll_interval_minutes" in changes:
         _check_poll(changes["poll_interval_minutes"])
+    if "branches" in changes:
+        _check_branches(changes["branches"])
     if "remote" in changes:
         changes["remote"] = clean_remote(config.provider, changes["remote"])
     changed = {k for k, v in changes.items() if v != getattr(config, k)}
@@ -113,7 +127,8 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
     _apply_polling_default(config, explicit_null=explicit_null)
     if changed & set(_CHECKS):
         sync_remote_verify(config=config)
-    keep = hooks.same_hook_serves(old, config) and hooks.wants_hook(config)
+    keep = (hooks.same_hook_serves(old, config) and hooks.wants_hook(config)
+            and not changed & set(_HOOK_SHAPE))
     if not keep:
         hooks.forget(config)
         if hooks.wants_hook(config):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import requests
+from django.conf import settings
 
 from connections.clients import connection_client
 from connections.credential_services import git_credential_for_repo
 from connections.providers.base import GitAccess
 from connections.providers.http import new_session
 from core.netguard import pinned_session
-from sync.engine import export_git, importer
+from sync.engine import exactness, export_git, importer
 from sync.engine.types import ExportRequest, ImportRequest, SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
 
@@ -19,6 +20,9 @@ from sync.models import SyncConfig, SyncRun, SyncState
 def _label(config: SyncConfig) -> str:
     names = {"github": "GitHub", "gitlab": "GitLab", "git": "git"}
     return f"{names[config.provider]} {config.remote}"
+
+
+remote_label = _label  # what messages call the remote (mirror runs use it too)
 
 
 def git_session(config: SyncConfig) -> requests.Session:
@@ -58,11 +62,29 @@ def _export_request(config: SyncConfig, run: SyncRun, state: SyncState | None,
 
 
 def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
-    if config.provider == "git":
+    if config.provider == "git" or _gitlab_needs_git(config, run, state):
         req = _export_request(config, run, state, remote_access(config))
         return export_git.run_export(req, git_session(config))
     exporter = _api_exporters()[config.provider]
-    return exporter(_export_request(config, run, state, None), connection_client(config.connection))
+    return exporter(_export_request(config, run, state, None), connection_client(config.connection),
+                    pacer=_content_pacer(config))
+
+
+def _content_pacer(config: SyncConfig):
+    """GitHub paces content creation per credential: one window shared by every worker (Redis
+    when the broker is Redis, else a SQLite file in the data directory)."""
+    if config.provider != "github":
+        return None
+    from connections.providers.pacing import SharedPacer, pacing_key, window_storage  # worker only
+
+    storage = window_storage(settings.CELERY_BROKER_URL, settings.DATA_DIR)
+    return SharedPacer(storage, pacing_key("github", config.connection.credentials_hash))
+
+
+def _gitlab_needs_git(config: SyncConfig, run: SyncRun, state: SyncState | None) -> bool:
+    """GitLab's commits API cannot write symlinks or submodule links: push those over git."""
+    return config.provider == "gitlab" and exactness.needs_git_export(
+        config.repository.disk_path, run.branch, state.last_local_sha if state else None)
 
 
 def _api_exporters() -> dict[str, Callable]:
@@ -72,6 +94,10 @@ def _api_exporters() -> dict[str, Callable]:
 
 
 def execute(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
+    if config.mode == SyncConfig.Mode.MIRROR:
+        from sync.mirror_runner import execute_mirror
+
+        return execute_mirror(config, run)
     if run.direction == "import":
         return _import(config, run, state)
     return _export(config, run, state)

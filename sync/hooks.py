@@ -60,8 +60,11 @@ def register(config: SyncConfig) -> None:
     """Create the hook on the provider and put its id and secret on ``config`` (not saved)."""
     secret = secrets.token_urlsafe(32)
     try:
-        hook = connection_client(config.connection).create_hook(
-            config.remote, url=hook_url(config), secret=secret, branch=config.branch
+        mirror = config.mode == SyncConfig.Mode.MIRROR
+        hook = connection_client(config.connection).create_hook(  # mirror: refs checked on receipt
+            config.remote, url=hook_url(config), secret=secret,
+            branch="" if mirror else config.branch,
+            **({"tags": True} if mirror and config.tags else {}),
         )
     except (ProviderAuthError, ProviderNotFound, ProviderRejected) as exc:
         # The provider answered and said no (e.g. the token may not manage hooks): the user's

@@ -20,6 +20,11 @@ class Direction(models.TextChoices):
     EXPORT = "export"
 
 
+class Mode(models.TextChoices):
+    SNAPSHOT = "snapshot"
+    MIRROR = "mirror"
+
+
 class SyncConfig(EncryptedFieldsMixin, models.Model):
     """One per repository: which external repository and branch it follows, and which way."""
 
@@ -29,6 +34,7 @@ class SyncConfig(EncryptedFieldsMixin, models.Model):
         GIT = "git"
 
     ENCRYPTED_FIELDS = ("webhook_secret_ciphertext",)
+    Mode = Mode
 
     id = models.CharField(primary_key=True, max_length=32, default=new_sync_id, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_configs")
@@ -44,6 +50,12 @@ class SyncConfig(EncryptedFieldsMixin, models.Model):
     auto_sync = models.BooleanField(default=False)
     overwrite_diverged = models.BooleanField(default=False)
     poll_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Mirror mode (SPEC §6): the remote's own commits for every matching ref. An empty
+    # ``branches`` list means just ``branch``.
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.SNAPSHOT)
+    branches = models.JSONField(default=list, blank=True)
+    tags = models.BooleanField(default=False)
+    prune = models.BooleanField(default=False)
     webhook_id = models.BigIntegerField(null=True, blank=True)
     webhook_secret_ciphertext = models.TextField(blank=True, default="")
     auto_sync_paused = models.BooleanField(default=False)
@@ -55,6 +67,10 @@ class SyncConfig(EncryptedFieldsMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository} {self.direction} {self.remote}@{self.branch}"
+
+    @property
+    def branch_patterns(self) -> list[str]:
+        return list(self.branches) or [self.branch]
 
     @property
     def tracking_ref(self) -> bytes:
@@ -112,6 +128,7 @@ class SyncRun(models.Model):
     commit_sha = models.CharField(max_length=64, null=True, blank=True)
     files_changed = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
+    refs = models.JSONField(null=True, blank=True)  # mirror runs: [{ref, old_sha, new_sha, status}]
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True, default="")  # the current claim
     # "<machine>:<pid>" of the process holding the claim, so a worker on the same machine can see

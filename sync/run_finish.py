@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +20,9 @@ from core.errors import CoregitError, WorkerLost
 from events import sync_events
 from sync.db_retry import until_database_is_back
 from sync.engine.types import SyncResult
+from sync.mirror_runner import record_ref_states
 from sync.models import SyncConfig, SyncRun, SyncState
+from sync.run_metrics import run_observe
 
 logger = logging.getLogger(__name__)
 AUTOMATIC = (SyncRun.Trigger.WEBHOOK, SyncRun.Trigger.PUSH, SyncRun.Trigger.SCHEDULE)
@@ -48,19 +51,26 @@ def requeue(run: SyncRun, exc: CoregitError, countdown: float) -> None:
 def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
     """End ``run`` in error (``config`` is re-read under its lock; only its id is used)."""
 
+    refs = getattr(exc, "refs", None)  # a mirror run that refused some refs updated the others
+
     def record() -> None:
         with transaction.atomic():
-            _fail_locked(run, exc)
+            ended = _fail_locked(run, exc, **({"refs": refs} if refs is not None else {}))
+            if ended and refs is not None:
+                _record_ref_states(run, config, refs)
 
     until_database_is_back(record)
     return run
 
 
-def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> None:
+def _fail_locked(run: SyncRun, exc: CoregitError, **extra) -> bool:
     if _finish(run, status=SyncRun.Status.ERROR, error_code=exc.code, message=exc.message,
                completed_at=timezone.now(), **extra):
         sync_events.run_finished(run)
         _record_failure(run, exc)
+        transaction.on_commit(partial(run_observe, run.pk), robust=True)
+        return True
+    return False
 
 
 def _record_failure(run: SyncRun, exc: CoregitError) -> None:
@@ -81,6 +91,17 @@ def _record_failure(run: SyncRun, exc: CoregitError) -> None:
         if config.auto_sync_paused and not was_paused:
             sync_events.auto_sync_paused(config)
     config.save(update_fields=fields)  # only these: a concurrent PATCH keeps everything else
+
+
+def _follows_same(current: SyncConfig, config: SyncConfig) -> bool:
+    follows = ("remote", "direction", "branch", "mode")
+    return all(getattr(current, f) == getattr(config, f) for f in follows)
+
+
+def _record_ref_states(run: SyncRun, config: SyncConfig, refs: list[dict]) -> None:
+    current = SyncConfig.objects.select_for_update().filter(pk=run.config_id).first()
+    if current is not None and _follows_same(current, config):
+        record_ref_states(current, refs)
 
 
 def lost_worker(run: SyncRun) -> bool:
@@ -108,19 +129,20 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
         if not _finish(run, status=result.status, remote_sha=result.remote_sha,
                        commit_sha=result.commit_sha, files_changed=result.files_changed,
                        deleted=result.deleted, message=result.message, completed_at=now,
-                       error_code=""):
+                       error_code="", refs=result.refs):
             return
         sync_events.run_finished(run)
+        transaction.on_commit(partial(run_observe, run.pk), robust=True)
         current = SyncConfig.objects.select_for_update().get(pk=config.pk)
         fields = ["last_error", "consecutive_failures", "auto_sync_paused", "updated_at"]
-        follows = ("remote", "direction", "branch")
-        if all(getattr(current, f) == getattr(config, f) for f in follows):
+        if _follows_same(current, config):
             # A PATCH that changed what the config follows reset the state meanwhile: keep it so.
             SyncState.objects.update_or_create(
                 config=current, branch=run.branch,
                 defaults={"last_remote_sha": result.remote_sha,
                           "last_local_sha": result.commit_sha},
             )
+            record_ref_states(current, result.refs)
             current.last_synced_at = now
             fields.append("last_synced_at")
         current.last_error, current.consecutive_failures = None, 0

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from observability import series
 from sync import generic_webhooks
 from sync.models import SyncConfig
 from sync.webhook_payload import parse_object, repository_name
@@ -68,4 +69,5 @@ def receive(request, provider: str, config_id: str | None = None):
                         headers=request.headers)
     outcome = webhook_receive(delivery=delivery,
                               candidates=_candidates(provider, config_id, body))
+    series.webhook_delivery(provider=provider, status=outcome.status, body=outcome.body)
     return JsonResponse(outcome.body, status=outcome.status)

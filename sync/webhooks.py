@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from sync import generic_webhooks
+from sync.engine.refspecs import RefFilter
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from sync.run_services import sync_run_request
 from sync.webhook_payload import (
@@ -82,7 +83,9 @@ VERIFIERS: dict[str, Callable[[SyncConfig, Delivery], bool]] = {
 def _push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
     ref = text_field(payload, "ref")
     after = sha_field(payload, "after") or sha_field(payload, "checkout_sha")
-    before = sha_field(payload, "before")
+    sha_field(payload, "before")  # checked up front: a malformed sha is a 4xx, never a 500
+    if config.mode == SyncConfig.Mode.MIRROR:
+        return _mirror_push(config, payload)
     if not ref.startswith("refs/heads/"):
         return "ignored:not_a_branch", None
     if ref != f"refs/heads/{config.branch}":
@@ -93,18 +96,43 @@ def _push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
         return "ignored:auto_sync_off", None
     if config.auto_sync_paused:
         return "ignored:auto_sync_paused", None
-    key = push_key(config.branch, before, after)
-    if WebhookDelivery.objects.filter(config=config, push_key=key).exists():
-        # The same push, delivered again under a new delivery id (a replayed capture).
+    if _replayed(config, payload):
         return "ignored:duplicate_push", None
     run = sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
     return "queued", run
 
 
-def push_key(branch: str, before: str, after: str) -> str:
-    """One push: its branch and the shas it moved between. A later push of the same sha (a
-    revert to it, a force-push back) has another ``before`` and so is a new push."""
-    return f"{branch} {before}..{after}"
+def push_key(payload: dict) -> str:
+    """One push: its ref and the shas it moved between. A later push of the same sha (a revert
+    to it, a force-push back) has another ``before`` and so is a new push."""
+    after = sha_field(payload, "after") or sha_field(payload, "checkout_sha")
+    return f"{text_field(payload, 'ref')} {sha_field(payload, 'before')}..{after}"
+
+
+def _replayed(config: SyncConfig, payload: dict) -> bool:
+    """The same push, delivered again under a new delivery id (a replayed capture)."""
+    return WebhookDelivery.objects.filter(config=config, push_key=push_key(payload)).exists()
+
+
+def _mirror_push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
+    """Any matching branch or tag, created, moved or deleted: one coalesced mirror import."""
+    if not RefFilter(config.branch_patterns, config.tags)(text_field(payload, "ref").encode()):
+        return "ignored:other_ref", None
+    if not (config.auto_sync and config.direction == "import"):
+        return "ignored:auto_sync_off", None
+    if config.auto_sync_paused:
+        return "ignored:auto_sync_paused", None
+    if _replayed(config, payload):
+        return "ignored:duplicate_push", None
+    return "queued", sync_run_request(config=config, trigger=SyncRun.Trigger.WEBHOOK)
+
+
+def _tag_push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
+    """GitLab's separate tag event: only mirror configs follow tags."""
+    ref = text_field(payload, "ref")
+    if config.mode != SyncConfig.Mode.MIRROR or not ref.startswith("refs/tags/"):
+        return "ignored:event", None
+    return _mirror_push(config, payload)
 
 
 def _ping(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
@@ -113,7 +141,7 @@ def _ping(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
 
 HANDLERS: dict[str, dict[str, Callable[[SyncConfig, dict], tuple[str, SyncRun | None]]]] = {
     "github": {"push": _push, "ping": _ping},
-    "gitlab": {"Push Hook": _push},
+    "gitlab": {"Push Hook": _push, "Tag Push Hook": _tag_push},
     # Gitea/Forgejo, GitLab (signing token) and Bitbucket (normalized first, see PAYLOADS).
     "git": {"push": _push, "Push Hook": _push, "repo:push": _push},
 }
@@ -128,8 +156,7 @@ def _record(delivery: Delivery, config: SyncConfig, outcome: str, run: SyncRun |
             payload: dict) -> None:
     key = ""
     if outcome == "queued":
-        key = push_key(config.branch, sha_field(payload, "before"),
-                       sha_field(payload, "after") or sha_field(payload, "checkout_sha"))
+        key = push_key(payload)
     WebhookDelivery.objects.create(
         provider=delivery.provider, delivery_id=delivery.delivery_id, event=delivery.event,
         config=config, outcome=outcome, run=run, push_key=key,

@@ -56,3 +56,31 @@ def test_sync_now_action_queues_a_run(operator, api, tmp_path):
     assert resp.status_code == 302
     run = SyncRun.objects.get()
     assert (run.status, run.trigger, run.config_id) == ("queued", "api", config.pk)
+
+
+def test_sync_now_shows_a_failure_and_resume_clears_a_pause(operator, api, tmp_path):
+    api.post("/v1/repos", {"slug": "app"}, format="json")
+    with serve_git(tmp_path / "served") as server:
+        server.create_repo("x.git")
+        made = api.post("/v1/repos/app/sync/config", {"remote": server.url("x.git")},
+                        format="json")
+    assert made.status_code == 201, made.json()
+    SyncConfig.objects.update(branch="bad..name", auto_sync=True, auto_sync_paused=True,
+                              consecutive_failures=10)
+    config = SyncConfig.objects.get()
+    listing = operator.get("/admin/sync/syncconfig/").content.decode()
+    assert 'class="coregit-badge coregit-paused"' in listing
+    resp = operator.post("/admin/sync/syncconfig/", {"action": "sync_now",
+                                                     "_selected_action": [config.pk]},
+                         follow=True)
+    [message] = list(resp.context["messages"])
+    assert message.level_tag == "error" and "branch" in message.message
+    assert not SyncRun.objects.exists()
+    resp = operator.post("/admin/sync/syncconfig/", {"action": "resume_auto_sync",
+                                                     "_selected_action": [config.pk]},
+                         follow=True)
+    [message] = list(resp.context["messages"])
+    assert message.level_tag == "success" and message.message.endswith("auto-sync resumed")
+    config.refresh_from_db()
+    assert (config.auto_sync_paused, config.consecutive_failures) == (False, 0)
+    assert "coregit-paused" not in resp.content.decode()

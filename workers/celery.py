@@ -37,3 +37,7 @@ class RecoverSyncRuns(bootsteps.StartStopStep):
 
 
 app.steps["consumer"].add(RecoverSyncRuns)
+
+from workers.heartbeat_step import WorkerHeartbeatStep  # noqa: E402
+
+app.steps["worker"].add(WorkerHeartbeatStep)

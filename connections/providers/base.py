@@ -6,6 +6,7 @@ never return a bool for success. Provider URLs are built only inside the client 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -56,6 +57,15 @@ class RepoAccess:
 
 
 @dataclass(frozen=True)
+class LazyBlob:
+    """File content read from the object store only while its request body is being sent, so a
+    change of any size is never held in memory as a whole (``size``: bytes, for batching)."""
+
+    size: int
+    read: Callable[[], bytes] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class Hook:
     id: int
     url: str
@@ -79,7 +89,8 @@ class ProviderClient(Protocol):
     def get_repo_access(self, remote: str) -> RepoAccess: ...
     def git_access(self, remote: str) -> GitAccess: ...
     def get_branch_sha(self, remote: str, branch: str) -> str | None: ...
-    def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook: ...
+    def create_hook(self, remote: str, *, url: str, secret: str, branch: str,
+                    tags: bool = False) -> Hook: ...
     def delete_hook(self, remote: str, hook_id: int) -> None: ...
 
 
@@ -88,7 +99,7 @@ class GitHubApi(ProviderClient, Protocol):
 
     def get_commit(self, remote: str, sha: str) -> RemoteCommit: ...
     def get_tree(self, remote: str, sha: str, *, recursive: bool = False) -> RemoteTree: ...
-    def create_blob(self, remote: str, content: bytes) -> str: ...
+    def create_blob(self, remote: str, content: bytes | LazyBlob) -> str: ...
     def create_tree(self, remote: str, entries: list[dict], *, base_tree: str | None) -> str: ...
     def create_commit(
         self, remote: str, *, message: str, tree: str, parents: list[str]

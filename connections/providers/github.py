@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from connections.providers import streaming
 from connections.providers.base import (
     GitAccess,
     Hook,
+    LazyBlob,
     ProviderUser,
     RemoteCommit,
     RemoteRepo,
@@ -152,9 +154,13 @@ class GitHubClient(TokenClient):
         return RemoteTree(sha=data["sha"], entries=entries, truncated=bool(data.get("truncated")))
 
     # --- git data: writes ------------------------------------------------------------------------
-    def create_blob(self, remote: str, content: bytes) -> str:
-        body = {"content": base64.b64encode(content).decode("ascii"), "encoding": "base64"}
-        return self._post(f"{self._repo(remote)}/git/blobs", body)["sha"]
+    def create_blob(self, remote: str, content: bytes | LazyBlob) -> str:
+        """Base64 body streamed from ``content`` (read only now when it is a ``LazyBlob``)."""
+        body = streaming.Body(lambda: streaming.json_object(
+            {}, streaming.content_member(content, text_encoding=None)))
+        resp = self._request("POST", f"{self._repo(remote)}/git/blobs", stream_json=body,
+                             expected=(201,))
+        return self._json(resp)["sha"]
 
     def create_tree(self, remote: str, entries: list[dict], *, base_tree: str | None) -> str:
         body: dict[str, Any] = {"tree": entries}
@@ -191,8 +197,10 @@ class GitHubClient(TokenClient):
         return _commit(data["commit"])
 
     # --- webhooks --------------------------------------------------------------------------------
-    def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook:
-        """Push hook; GitHub cannot filter by branch, so ``branch`` is checked on receipt."""
+    def create_hook(self, remote: str, *, url: str, secret: str, branch: str,
+                    tags: bool = False) -> Hook:
+        """Push hook; GitHub cannot filter by branch, so ``branch`` is checked on receipt (tag
+        pushes are push events too)."""
         body = {
             "name": "web",
             "active": True,

@@ -6,12 +6,15 @@ accepts everywhere a numeric project id is.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
+from connections.providers import streaming
 from connections.providers.base import (
     GitAccess,
     Hook,
+    LazyBlob,
     ProviderUser,
     RemoteCommit,
     RemoteRepo,
@@ -139,19 +142,25 @@ class GitLabClient(TokenClient):
         force: bool = False,
     ) -> RemoteCommit:
         """One commit from ``actions``. GitLab's commit entity carries no tree id, so the result's
-        ``tree`` is empty; callers needing it compare trees with :meth:`get_tree`."""
-        body: dict[str, Any] = {"branch": branch, "commit_message": message, "actions": actions}
+        ``tree`` is empty; callers needing it compare trees with :meth:`get_tree`.
+
+        An action's ``content`` may be a :class:`LazyBlob`: it is read while the body streams
+        out, one file at a time, and sent as text when it is UTF-8 without NUL, else base64."""
+        body: dict[str, Any] = {"branch": branch, "commit_message": message}
         if start_sha:
             body["start_sha"] = start_sha
         if force:
             body["force"] = True
-        resp = self._request(
-            "POST", f"{self._project(remote)}/repository/commits", json=body, expected=(201,)
-        )
+        stream = streaming.Body(lambda: streaming.json_object(body, _actions_member(actions)))
+        resp = self._request("POST", f"{self._project(remote)}/repository/commits",
+                             stream_json=stream, expected=(201,))
         return _commit(self._json(resp))
 
     # --- webhooks --------------------------------------------------------------------------------
-    def create_hook(self, remote: str, *, url: str, secret: str, branch: str) -> Hook:
+    def create_hook(self, remote: str, *, url: str, secret: str, branch: str,
+                    tags: bool = False) -> Hook:
+        """``branch`` "" means every branch (mirror mode filters on receipt); ``tags`` adds tag
+        push events."""
         body = {
             "url": url,
             "token": secret,
@@ -159,6 +168,8 @@ class GitLabClient(TokenClient):
             "push_events_branch_filter": branch,
             "enable_ssl_verification": True,
         }
+        if tags:
+            body["tag_push_events"] = True
         resp = self._request("POST", f"{self._project(remote)}/hooks", json=body, expected=(201,))
         data = self._json(resp)
         return Hook(id=int(data["id"]), url=data.get("url", url))
@@ -171,6 +182,20 @@ class GitLabClient(TokenClient):
             )
         except ProviderNotFound:
             return
+
+
+def _actions_member(actions: list[dict]):
+    yield b'"actions": '
+    yield from streaming.json_array(_action(a) for a in actions)
+
+
+def _action(action: dict):
+    content = action.get("content")
+    if not isinstance(content, LazyBlob):
+        yield json.dumps(action).encode()
+        return
+    rest = {k: v for k, v in action.items() if k not in ("content", "encoding")}
+    yield from streaming.json_object(rest, streaming.content_member(content, text_encoding="text"))
 
 
 def _commit(data: dict) -> RemoteCommit:

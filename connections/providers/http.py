@@ -3,7 +3,9 @@
 Every provider call goes through :meth:`HttpClient._request`, which applies the timeouts, the
 headers and the mapping of HTTP failures onto ``core.errors``. Connection errors are retried by
 urllib3 (only *connect* failures: the request never reached the server, so it is safe for POST);
-status codes are never retried here, the sync task decides with ``ProviderError.transient``.
+status codes are never retried here: exports repeat one failed call in place
+(``sync.engine.api_common.with_retries``, which knows which calls are safe to repeat), and the
+sync task decides about the run with ``ProviderError.transient``.
 
 Error messages carry the provider name, the status, the provider's own ``message`` and the method
 and path, never a header value: the credential only travels in ``Authorization``.
@@ -12,7 +14,7 @@ and path, never a header value: the credential only travels in ``Authorization``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +31,7 @@ from core.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from observability.series import rate_limit_seen
 
 USER_AGENT = "coregit-sync/1.0"
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)  # (connect, read)
@@ -114,6 +117,7 @@ class HttpClient:
     """Base of the provider clients; subclasses set ``provider_name`` and ``_auth_headers()``."""
 
     provider_name = "Provider"
+    metrics_label = ""  # the connection id, for the rate-limit series (never the credential)
 
     def __init__(
         self,
@@ -160,14 +164,20 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         expected: tuple[int, ...] = (200,),
         headers: Mapping[str, str] | None = None,
+        stream_json: Iterable[bytes] | None = None,
     ) -> requests.Response:
+        """``stream_json``: a JSON body as byte pieces, sent as they are produced (chunked), so
+        large file content is never assembled in memory (``connections.providers.streaming``)."""
         url = self._url(path_or_url)
         auth = self._auth_headers()
         merged = {"User-Agent": USER_AGENT, **self._default_headers(), **(headers or {}), **auth}
+        if stream_json is not None:
+            merged["Content-Type"] = "application/json"
         where = f"{method} {urlsplit(url).path}"
         try:
             resp = self.session.request(
-                method, url, json=json, params=params, headers=merged, timeout=self.timeout
+                method, url, json=json, params=params, headers=merged, timeout=self.timeout,
+                data=stream_json,
             )
         except _TRANSIENT_IO as exc:
             raise ProviderUnavailable(
@@ -177,6 +187,7 @@ class HttpClient:
             raise ProviderError(
                 f"{self.provider_name} request failed ({type(exc).__name__}, {where})"
             ) from exc
+        rate_limit_seen(provider=self.provider_name, connection=self.metrics_label, headers=resp.headers)
         if resp.status_code in expected:
             return resp
         secrets = [v.split(" ", 1)[-1] for v in auth.values()]

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from dulwich.repo import Repo
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connections.providers.base import RemoteCommit
-from core.errors import Diverged, NotFound, ProviderRateLimited, Unrepresentable
+from connections.providers.base import LazyBlob, RemoteCommit
+from connections.providers.streaming import is_text  # noqa: F401  (re-exported)
+from core.errors import Diverged, NotFound, ProviderRateLimited, ProviderUnavailable, Unrepresentable
 from repos import storage
 from sync.engine.recovery import CommitInfo, CommitReader, local_reader, remote_is_ours
 from sync.engine.types import LOCAL_TRAILER, ExportRequest
 
 T = TypeVar("T")
 MODE_EXEC, MODE_LINK, MODE_GITLINK = 0o100755, 0o120000, 0o160000
-RATE_LIMIT_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,41 @@ def local_leaves(repo: Repo, tree: bytes) -> dict[str, Leaf]:
     return out
 
 
-def is_text(data: bytes) -> bool:
-    """Sendable as a JSON string without changing a byte: UTF-8 and no NUL."""
-    if b"\x00" in data:
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+RELEASE_EVERY = 32 * 1024 * 1024  # bytes read between two releases of mapped pack pages
+_read_since_release: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def read_blob(repo: Repo, sha: str) -> bytes:
+    """One blob's bytes, a single copy (no object kept around it)."""
+    data = repo.object_store.get_raw(sha.encode())[1]
+    store = repo.object_store
+    read = _read_since_release.get(store, 0) + len(data)
+    if read >= RELEASE_EVERY:
+        release_pack_pages(repo)
+        read = 0
+    _read_since_release[store] = read
+    return data
+
+
+def release_pack_pages(repo: Repo) -> None:
+    """Hand back the pages of the mapped pack files that reading has made resident.
+
+    dulwich maps a pack file whole; every page an export reads stays in this process's resident
+    set until the mapping closes, so streaming 1 GB out of one pack would leave 1 GB resident
+    (clean page cache, but it counts as the worker's memory). ``MADV_DONTNEED`` drops them from
+    the process: the file is unchanged, a later read faults the page back in from the cache.
+    Private dulwich attributes are read defensively: without them nothing is released.
+    """
+    for pack in getattr(repo.object_store, "packs", []):
+        contents = getattr(getattr(pack, "_data", None), "_contents", None)
+        if isinstance(contents, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            with contextlib.suppress(OSError, ValueError):
+                contents.madvise(mmap.MADV_DONTNEED)
+
+
+def lazy_blob(repo: Repo, sha: str, size: int) -> LazyBlob:
+    """Content read from the store only when its request body is written (one file at a time)."""
+    return LazyBlob(size, lambda: read_blob(repo, sha))
 
 
 def refuse_if_remote_moved(
@@ -99,12 +129,27 @@ def export_message(req: ExportRequest, local: bytes, part: str = "") -> str:
 
 
 MAX_INLINE_WAIT = 60.0  # seconds a run may wait in place for a rate limit (secondary limits)
+RETRIES = 6  # attempts of one provider call before the run fails (the task may retry later)
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
+
+
+class ContentPacer(Protocol):
+    """Paces content-creating calls; ``acquire`` blocks until one more may be sent.
+
+    The service injects one shared by every worker using the same credential
+    (``connections.providers.pacing.SharedPacer``); ``Pacer`` is the in-process default.
+    """
+
+    slept: float
+
+    def acquire(self) -> None: ...
+    def backoff(self, seconds: float) -> None: ...
 
 
 class Pacer:
     """Keeps content-creating calls under ``per_minute`` in any 60 s window (thread-safe).
 
-    GitHub's secondary limits allow 80 content-creating requests a minute; the clock and the
+    In-process only: the engine's default when nothing shared is injected. The clock and the
     sleeper are injectable so tests run instantly. ``backoff`` honours a Retry-After.
     """
 
@@ -132,8 +177,7 @@ class Pacer:
             self._times.append(self.clock())
 
     def backoff(self, seconds: float) -> None:
-        with self._lock:
-            self._pause(seconds)
+        self._pause(seconds)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -141,22 +185,42 @@ class Pacer:
             self.slept += seconds
 
 
-def with_retries(pacer: Pacer, call: Callable[[], T], *, content: bool = True) -> T:
-    """Run one provider call, paced, waiting out short rate limits (bounded) instead of failing.
+def _retryable(exc: BaseException) -> bool:
+    """Waited out in place: short rate limits, 5xx, reset connections and timeouts.
 
     A long wait (a primary limit resetting in tens of minutes) is not slept through here: it is
     raised, and the task is rescheduled with that countdown so the worker slot stays free.
     """
-    for attempt in range(RATE_LIMIT_RETRIES + 1):
+    if isinstance(exc, ProviderRateLimited):
+        return exc.retry_after <= MAX_INLINE_WAIT
+    return isinstance(exc, ProviderUnavailable)
+
+
+_jitter = wait_exponential_jitter(initial=BACKOFF_FIRST, max=BACKOFF_MAX, jitter=BACKOFF_FIRST)
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, ProviderRateLimited):
+        return max(exc.retry_after, 1.0)
+    return _jitter(state)
+
+
+def with_retries(pacer: ContentPacer, call: Callable[[], T], *, content: bool = True) -> T:
+    """Run one provider call, paced, retrying it in place (bounded, backoff with jitter).
+
+    Only this call is repeated: whatever the run already sent stays sent, so an export resumes
+    where it stopped. Callers make the call safe to repeat (content-addressed Git Data objects,
+    or a re-read of the remote state first, see ``export_gitlab``).
+    """
+    def attempt() -> T:
         if content:
             pacer.acquire()
-        try:
-            return call()
-        except ProviderRateLimited as exc:
-            if attempt == RATE_LIMIT_RETRIES or exc.retry_after > MAX_INLINE_WAIT:
-                raise
-            pacer.backoff(max(exc.retry_after, 1.0))
-    raise AssertionError("unreachable")
+        return call()
+
+    retrying = Retrying(stop=stop_after_attempt(RETRIES), wait=_wait, sleep=pacer.backoff,
+                        retry=retry_if_exception(_retryable), reraise=True)
+    return retrying(attempt)
 
 
 def chunked(items: list[T], *, max_items: int, max_bytes: int, size: Callable[[T], int]

@@ -8,6 +8,12 @@ ids are content addresses, the final tree sha must equal the local tree id: that
 before anything is committed. A remote tree too large for one recursive listing is compared
 directory by directory instead (``sync.engine.github_tree``).
 
+Memory stays bounded: the plan holds paths and blob ids, not content; a tree chunk's text is read
+for its own request only, blobs upload in batches under a byte budget with their bodies streamed.
+Retries resume: one failed call (5xx, reset, timeout) is repeated in place, never the run; blobs,
+trees and commits are content-addressed, so repeating a POST whose answer was lost is harmless,
+and the ref update stays a non-forced compare-and-swap (a repeat finding our commit there is done).
+
 Re-runs are safe: a remote head Coregit wrote itself (the empty-repository placeholder, or an
 export whose result was never recorded) is built on rather than refused (``sync.engine.recovery``);
 the placeholder file is removed by the same commit that brings the local tree.
@@ -33,6 +39,7 @@ from sync.engine.api_common import (
     is_text,
     local_leaves,
     local_snapshot,
+    read_blob,
     refuse_if_remote_moved,
     with_retries,
 )
@@ -52,6 +59,7 @@ LOST_RACE = ("not a fast forward", "reference does not exist", "reference alread
 TREE_CHUNK_ENTRIES, TREE_CHUNK_BYTES = 150, 2 * 1024 * 1024
 INLINE_MAX = 1024 * 1024  # larger text still goes as a blob: keeps tree calls small
 BLOB_BATCH = 20
+BLOB_BUDGET = 48 * 1024 * 1024  # raw bytes of one batch of blobs held while it uploads
 
 
 @dataclass
@@ -80,7 +88,7 @@ def run_export(req: ExportRequest, api: GitHubApi, *, pacer: Pacer | None = None
                 remote, PLACEHOLDER, content=b"", branch=req.branch,
                 message=PLACEHOLDER_MESSAGE), pacer).sha
         _upload_blobs(repo, api, remote, plan.entries, pacer, calls)
-        tree = _build_tree(api, remote, plan.entries, base_tree, pacer, calls)
+        tree = _build_tree(repo, api, remote, plan.entries, base_tree, pacer, calls)
         if tree != local_tree.decode():
             raise SyncError(f"The tree built on GitHub ({tree[:12]}) differs from the local "
                             f"tree ({local_tree.decode()[:12]}); nothing was committed")
@@ -146,43 +154,58 @@ def _plan(repo: Repo, changes: Changes) -> _Plan:
 
 
 def _entry(repo: Repo, path: str, leaf: Leaf, known: set[str]) -> dict:
+    """A create-tree entry without its content: the blob is read here once to decide inline text
+    or blob (and its size), and read again only when its request is written."""
     entry = {"path": path, "mode": _mode(leaf.mode), "type": _kind(leaf.mode)}
     if leaf.mode == MODE_GITLINK or leaf.sha in known:
         return entry | {"sha": leaf.sha}  # submodule link, or content GitHub already stores
-    data = storage.read_blob(repo, leaf.sha.encode())
-    if len(data) <= INLINE_MAX and is_text(data):
-        return entry | {"content": data.decode("utf-8")}  # symlinks too: content = target
-    return entry | {"_blob": leaf.sha}
+    data = read_blob(repo, leaf.sha)
+    size, inline = len(data), len(data) <= INLINE_MAX and is_text(data)
+    del data
+    # symlinks too go inline: content = target
+    return entry | {"_inline" if inline else "_blob": leaf.sha, "_size": size}
 
 
 def _upload_blobs(repo: Repo, api: GitHubApi, remote: str, entries: list[dict], pacer: Pacer,
                   calls: _Counter) -> None:
-    pending = list(dict.fromkeys(e["_blob"] for e in entries if "_blob" in e))
+    """Blobs in the seed's batches (20 in flight at most), each batch also under a byte budget,
+    so at most ``BLOB_BUDGET`` bytes of content (or one larger blob) are in memory at once."""
+    sizes = {e["_blob"]: e["_size"] for e in entries if "_blob" in e}
     with ThreadPoolExecutor(max_workers=BLOB_BATCH) as pool:
-        for i in range(0, len(pending), BLOB_BATCH):
-            batch = pending[i:i + BLOB_BATCH]
-            datas = [storage.read_blob(repo, sha.encode()) for sha in batch]  # repo: one thread
+        for batch in chunked(list(sizes), max_items=BLOB_BATCH, max_bytes=BLOB_BUDGET,
+                             size=sizes.__getitem__):
+            datas = [read_blob(repo, sha) for sha in batch]  # the repo: one thread
             shas = list(pool.map(
                 lambda d: calls(lambda: api.create_blob(remote, d), pacer), datas))
+            del datas
             for want, got in zip(batch, shas, strict=True):
                 if got != want:
                     raise SyncError(f"GitHub stored blob {got[:12]} for local blob {want[:12]}")
     for e in entries:
         if "_blob" in e:
             e["sha"] = e.pop("_blob")
+            del e["_size"]
 
 
-def _build_tree(api: GitHubApi, remote: str, entries: list[dict], base_tree: str | None,
-                pacer: Pacer, calls: _Counter) -> str:
+def _build_tree(repo: Repo, api: GitHubApi, remote: str, entries: list[dict],
+                base_tree: str | None, pacer: Pacer, calls: _Counter) -> str:
+    """Chained create-tree calls; each chunk's inline text is read only for its own request."""
     tree = base_tree
     if not entries:
         return tree or ""
-    size = lambda e: len(e.get("content", "")) + len(e["path"]) + 100  # noqa: E731
+    size = lambda e: e.get("_size", 0) + len(e["path"]) + 100  # noqa: E731
     for group in chunked(entries, max_items=TREE_CHUNK_ENTRIES, max_bytes=TREE_CHUNK_BYTES,
                          size=size):
-        prev = tree
-        tree = calls(lambda g=group, b=prev: api.create_tree(remote, g, base_tree=b), pacer)
+        prev, body = tree, [_with_content(repo, e) for e in group]
+        tree = calls(lambda g=body, b=prev: api.create_tree(remote, g, base_tree=b), pacer)
     return tree
+
+
+def _with_content(repo: Repo, entry: dict) -> dict:
+    if "_inline" not in entry:
+        return entry
+    out = {k: v for k, v in entry.items() if not k.startswith("_")}
+    return out | {"content": read_blob(repo, entry["_inline"]).decode("utf-8")}
 
 
 def _move_branch(api: GitHubApi, req: ExportRequest, create: bool, sha: str, pacer: Pacer,
@@ -194,6 +217,8 @@ def _move_branch(api: GitHubApi, req: ExportRequest, create: bool, sha: str, pac
         else:
             calls(lambda: api.update_ref(req.remote_name, ref, sha, force=False), pacer)
     except ProviderRejected as exc:
+        if _landed(api, req, sha, pacer, calls):
+            return  # a repeated call whose first answer was lost: the branch is already there
         if exc.status == 422 and any(w in exc.message.lower() for w in LOST_RACE):
             raise RefConflict(
                 f"The remote branch '{req.branch}' moved during export; nothing was overwritten, "
@@ -204,6 +229,11 @@ def _move_branch(api: GitHubApi, req: ExportRequest, create: bool, sha: str, pac
         if exc.status != 403:
             raise
         raise _refused(req, exc) from exc
+
+
+def _landed(api: GitHubApi, req: ExportRequest, sha: str, pacer: Pacer, calls: _Counter) -> bool:
+    return calls(lambda: api.get_branch_sha(req.remote_name, req.branch), pacer,
+                 content=False) == sha
 
 
 def _refused(req: ExportRequest, exc: ProviderRejected | ProviderAuthError) -> ProviderRejected:

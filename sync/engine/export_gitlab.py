@@ -20,6 +20,14 @@ sits on top of the foreign one (detected afterwards from ``parent_ids``, the run
 ``RefConflict``), and files our actions update replace the pushed versions in the new head; the
 pushed commit itself stays in the branch history, nothing is rewritten or removed from it.
 
+Memory stays bounded: actions carry no content, only where to read it; each group's request body
+is written while it is sent, one file at a time (``connections.providers.streaming``).
+
+Retries resume: a 5xx, reset or timeout is retried in place for that one group (bounded, backoff
+with jitter); groups already committed are not sent again, and before each attempt the head is
+re-read, so a commit whose answer was lost is found (our message on the expected parent) instead
+of being made twice.
+
 Re-runs are safe: group commits (and whole exports) an interrupted or unrecorded run already made
 are recognised by their ``Coregit-Sync-Local-Sha`` trailer (``sync.engine.recovery``), and the
 export continues from them, sending only what is still missing. A missing branch whose content
@@ -28,11 +36,9 @@ would equal its start point is created at that point (no empty commit).
 
 from __future__ import annotations
 
-import base64
-
 from dulwich.repo import Repo
 
-from connections.providers.base import GitLabApi
+from connections.providers.base import GitLabApi, RemoteCommit
 from core.errors import ProviderNotFound, RefConflict
 from repos import storage
 from sync.engine.api_common import (
@@ -42,9 +48,10 @@ from sync.engine.api_common import (
     chunked,
     commit_info,
     export_message,
-    is_text,
+    lazy_blob,
     local_leaves,
     local_snapshot,
+    read_blob,
     refuse_if_remote_moved,
     with_retries,
 )
@@ -103,21 +110,26 @@ def _branch_start(api: GitLabApi, req: ExportRequest, head: str | None, pacer: P
 
 
 def _create_branch(api: GitLabApi, req: ExportRequest, start: str, pacer: Pacer) -> str:
-    """The content already matches the start point: the branch is created there, no commit."""
-    _check_head(api, req, None, pacer)
-    return with_retries(pacer, lambda: api.create_branch(req.remote_name, req.branch, start))
+    """The content already matches the start point: the branch is created there, no commit.
+    Repeated after a lost answer, a branch that now exists at ``start`` is the one we made."""
+    def once() -> str:
+        current = with_retries(pacer, lambda: api.get_branch_sha(req.remote_name, req.branch),
+                               content=False)
+        if current == start:
+            return start
+        if current is not None:
+            _moved(req, None, current)
+        return api.create_branch(req.remote_name, req.branch, start)
+
+    return with_retries(pacer, once)
 
 
-def _check_head(api: GitLabApi, req: ExportRequest, expected: str | None, pacer: Pacer) -> None:
-    """Stop before writing when the branch is not where the previous step left it."""
-    current = with_retries(pacer, lambda: api.get_branch_sha(req.remote_name, req.branch),
-                           content=False)
-    if current != expected:
-        was = expected[:12] if expected else "missing"
-        raise RefConflict(
-            f"The remote branch '{req.branch}' moved during export ({was} -> "
-            f"{current[:12] if current else 'deleted'}); nothing was overwritten, run it again"
-        )
+def _moved(req: ExportRequest, expected: str | None, current: str | None) -> None:
+    was = expected[:12] if expected else "missing"
+    raise RefConflict(
+        f"The remote branch '{req.branch}' moved during export ({was} -> "
+        f"{current[:12] if current else 'deleted'}); nothing was overwritten, run it again"
+    )
 
 
 def _new_branch_start(api: GitLabApi, remote: str, pacer: Pacer, *, exclude: str = ""
@@ -159,15 +171,20 @@ def _actions(repo: Repo, local: dict[str, Leaf], remote: dict[str, Leaf]
 
 
 def _write_action(repo: Repo, path: str, leaf: Leaf, old: Leaf | None) -> dict:
+    """The action with its content still in the store: read again only while the commit body is
+    sent (sized now, one blob at a time, so groups stay under ``MAX_BYTES``)."""
     exec_bit = leaf.mode == MODE_EXEC
     if old is not None and old.sha == leaf.sha:
         return {"action": "chmod", "file_path": path, "execute_filemode": exec_bit}
-    data = storage.read_blob(repo, leaf.sha.encode())
-    action = {"action": "create" if old is None else "update", "file_path": path,
-              "execute_filemode": exec_bit}
-    if is_text(data):
-        return action | {"content": data.decode("utf-8")}
-    return action | {"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+    size = len(read_blob(repo, leaf.sha))
+    return {"action": "create" if old is None else "update", "file_path": path,
+            "execute_filemode": exec_bit, "content": lazy_blob(repo, leaf.sha, size)}
+
+
+def _action_size(action: dict) -> int:
+    """Bytes the action adds to a request: base64 is the worst case (text is sent as is)."""
+    content = action.get("content")
+    return len(action["file_path"]) + (-(-content.size // 3) * 4 if content else 0)
 
 
 def _unrepresentable(path: str, old: Leaf | None, new: Leaf | None) -> str:
@@ -182,16 +199,12 @@ def _unrepresentable(path: str, old: Leaf | None, new: Leaf | None) -> str:
 
 def _commit_groups(api: GitLabApi, req: ExportRequest, local: bytes, actions: list[dict],
                    head: str | None, start: str | None, pacer: Pacer) -> str:
-    groups = list(chunked(actions, max_items=MAX_ACTIONS, max_bytes=MAX_BYTES,
-                          size=lambda a: len(a.get("content", "")) + len(a["file_path"])))
+    groups = list(chunked(actions, max_items=MAX_ACTIONS, max_bytes=MAX_BYTES, size=_action_size))
     prev = head
     for n, group in enumerate(groups, 1):
         part = f" (part {n}/{len(groups)})" if len(groups) > 1 else ""
-        seed = start if prev is None else None  # start_sha only ever creates the branch
-        _check_head(api, req, prev, pacer)
-        commit = with_retries(pacer, lambda g=group, s=seed, p=part: api.create_commit(
-            req.remote_name, branch=req.branch, message=export_message(req, local, p),
-            actions=g, start_sha=s))
+        commit = with_retries(pacer, lambda g=group, p=part, b=prev: _commit_once(
+            api, req, export_message(req, local, p), g, b, start, pacer))
         expected = prev if prev is not None else start
         if expected is not None and list(commit.parents) != [expected]:
             raise RefConflict(
@@ -201,6 +214,28 @@ def _commit_groups(api: GitLabApi, req: ExportRequest, local: bytes, actions: li
         prev = commit.sha
     assert prev is not None
     return prev
+
+
+def _commit_once(api: GitLabApi, req: ExportRequest, message: str, group: list[dict],
+                 prev: str | None, start: str | None, pacer: Pacer) -> RemoteCommit:
+    """One attempt at one group's commit, safe to repeat: GitLab's commits API is not idempotent,
+    and a POST whose answer was lost (timeout, reset, 5xx) may have landed. So the branch head is
+    re-read first: still ``prev`` → (re)send; our own commit of this group on ``prev`` → it landed,
+    use it; anything else → someone else moved the branch, stop."""
+    current = with_retries(pacer, lambda: api.get_branch_sha(req.remote_name, req.branch),
+                           content=False)
+    if current != prev and current is not None:
+        landed = with_retries(pacer, lambda: api.get_commit(req.remote_name, current),
+                              content=False)
+        base = prev if prev is not None else start
+        if list(landed.parents) == ([base] if base else []) and (
+                landed.message.strip() == message.strip()):
+            return landed
+    if current != prev:
+        _moved(req, prev, current)
+    seed = start if prev is None else None  # start_sha only ever creates the branch
+    return api.create_commit(req.remote_name, branch=req.branch, message=message, actions=group,
+                             start_sha=seed)
 
 
 def _summary(text: str, warnings: list[str]) -> str:

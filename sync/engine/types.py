@@ -53,6 +53,7 @@ class SyncResult:
     warnings: list[str] = field(default_factory=list)
     bytes_received: int = 0  # pack bytes fetched (import), for observability and tests
     requests: int = 0  # provider API calls made (API exports)
+    refs: list[dict] | None = None  # mirror runs: [{ref, old_sha, new_sha, status}]
 
 
 def sync_trailer(remote_sha: str) -> str:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -157,12 +158,14 @@ class FakeGitHub(GitDataMixin, RestMixin, FakeProvider):
                 self._secondary = None
             self._secondary_hit(retry_after)
         if name in CONTENT_ENDPOINTS:
-            now, times = self.clock(), self._content_times
-            while times and now - times[0] >= 60:
+            # Counted by arrival (requests may be served out of order): the minute before it.
+            now, times = req.arrived, self._content_times
+            while times and now - times[0] >= 120:
                 times.popleft()
-            if len(times) >= self.content_limit_per_minute:
-                self._secondary_hit(max(1, math.ceil(60 - (now - times[0]))))
-            times.append(now)
+            recent = [t for t in times if now - 60 < t <= now]
+            if len(recent) >= self.content_limit_per_minute:
+                self._secondary_hit(max(1, math.ceil(60 - (now - min(recent)))))
+            bisect.insort(times, now)
 
     def _secondary_hit(self, retry_after):
         self.secondary_limit_hits += 1

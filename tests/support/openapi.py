@@ -117,6 +117,8 @@ def _request_parts(request: Any) -> tuple[str, str, dict[str, list[str]], Any]:
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         query.setdefault(key, []).append(value)
     body = request.body
+    if body is not None and not isinstance(body, bytes | str):
+        body = b"".join(body)  # a streamed body (connections.providers.streaming.Body)
     if isinstance(body, bytes):
         body = body.decode()
     return request.method.upper(), parts.path, query, json.loads(body) if body else None

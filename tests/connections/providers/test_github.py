@@ -1,6 +1,5 @@
 """GitHubClient: hosts, account, repository and git-data reads, shared failure paths."""
 
-import json
 
 import pytest
 import requests
@@ -16,6 +15,7 @@ from core.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from tests.connections.providers.bodies import sent_json
 from tests.connections.providers.conftest import NOW, TOKEN, clock
 from tests.support.openapi import github_example
 
@@ -30,7 +30,7 @@ def gh():
 
 
 def body(call) -> dict:
-    return json.loads(call.request.body)
+    return sent_json(call.request)
 
 
 # --- hosts, headers, account ----------------------------------------------------------------------

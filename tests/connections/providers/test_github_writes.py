@@ -1,7 +1,6 @@
 """GitHubClient writes (git data API, contents, webhooks); requests checked against OpenAPI."""
 
 import base64
-import json
 
 import pytest
 from responses import matchers
@@ -9,6 +8,7 @@ from responses import matchers
 from connections.providers.base import Hook
 from connections.providers.github import GitHubClient
 from core.errors import ProviderAuthError, ProviderRateLimited, ProviderRejected
+from tests.connections.providers.bodies import sent_json
 from tests.connections.providers.conftest import TOKEN, clock
 from tests.support.openapi import github_example
 
@@ -23,7 +23,7 @@ def gh():
 
 
 def body(call) -> dict:
-    return json.loads(call.request.body)
+    return sent_json(call.request)
 
 
 # --- git data: writes -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """GitLabClient against stubbed endpoints (paths and hook bodies checked against GitLab's file)."""
 
+import base64
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from core.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from tests.connections.providers.bodies import sent_json
 from tests.connections.providers.conftest import NOW, TOKEN, clock
 
 API = "https://gitlab.com/api/v4"
@@ -183,7 +185,7 @@ def test_create_commit(mock_api, gl):
     assert commit == RemoteCommit(
         sha=SHA, tree="", parents=("6104942438c14ec7bd21c6cd5bd995272b3faff6",)
     )
-    assert json.loads(mock_api.calls[0].request.body) == {
+    assert sent_json(mock_api.calls[0].request) == {
         "branch": "main",
         "commit_message": "sync",
         "actions": actions,
@@ -195,7 +197,7 @@ def test_create_commit(mock_api, gl):
 def test_create_commit_minimal_body(mock_api, gl):
     mock_api.post(f"{PROJECT}/repository/commits", status=201, json=COMMIT_BODY)
     gl.create_commit(REMOTE, branch="main", message="m", actions=[])
-    assert json.loads(mock_api.calls[0].request.body) == {
+    assert sent_json(mock_api.calls[0].request) == {
         "branch": "main",
         "commit_message": "m",
         "actions": [],
@@ -295,3 +297,33 @@ def test_token_never_in_errors(mock_api, gl, status):
     with pytest.raises(ProviderError) as info:
         gl.create_hook(REMOTE, url="https://e/h", secret="s", branch="main")
     assert TOKEN not in str(info.value)
+
+
+def test_create_commit_streams_lazy_content_read_only_while_sending(mock_api, gl):
+    """Content given as a LazyBlob is read only when the body is written (chunked), one file
+    after the other: `responses` never writes it, so nothing is read until the test does.
+    Text goes as text, binary as base64."""
+    from connections.providers.base import LazyBlob
+
+    reads: list[str] = []
+
+    def lazy(name: str, data: bytes) -> LazyBlob:
+        return LazyBlob(len(data), lambda: reads.append(name) or data)
+
+    binary = bytes(range(256)) * 5000
+    actions = [{"action": "create", "file_path": "a.txt", "content": lazy("a", "héllo\n".encode())},
+               {"action": "update", "file_path": "b.bin", "content": lazy("b", binary)},
+               {"action": "delete", "file_path": "gone.txt"}]
+    mock_api.post(f"{API}/projects/group%2Fproj/repository/commits", status=201,
+                  json={"id": "c" * 40, "parent_ids": ["p" * 40], "message": "sync"})
+    gl.create_commit("group/proj", branch="main", message="sync", actions=actions)
+
+    request = mock_api.calls[0].request
+    assert request.headers.get("Transfer-Encoding") == "chunked"
+    assert reads == []
+    sent = sent_json(request)["actions"]
+    assert reads == ["a", "b"]
+    assert sent[0] == {"action": "create", "file_path": "a.txt", "content": "héllo\n",
+                       "encoding": "text"}
+    assert sent[1]["encoding"] == "base64" and base64.b64decode(sent[1]["content"]) == binary
+    assert sent[2] == {"action": "delete", "file_path": "gone.txt"}

@@ -7,6 +7,7 @@ from connections.providers.gitlab import GitLabClient
 from sync.engine import export_github, export_gitlab
 from sync.engine.api_common import Pacer
 from sync.engine.types import ExportRequest, SyncResult
+from tests.sync.engine.conftest import FakeClock
 
 GL, GH = "group/proj", "octo/repo"
 
@@ -26,6 +27,12 @@ def to_github(env, clock, **kw) -> SyncResult:
                                     pacer=Pacer(clock=clock, sleep=clock.sleep))
 
 
+def instant_pacer(per_minute: int = 10_000) -> Pacer:
+    """Retry backoffs and rate-limit waits cost no test time (a fake clock that sleeps instantly)."""
+    clock = FakeClock()
+    return Pacer(per_minute, clock=clock, sleep=clock.sleep)
+
+
 def to_gitlab(env, branch: str = "main", **kw) -> SyncResult:
     return export_gitlab.run_export(export_request(env, GL, branch, **kw),
-                                    GitLabClient("glpat-test"))
+                                    GitLabClient("glpat-test"), pacer=instant_pacer())

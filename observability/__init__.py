@@ -1,0 +1,1 @@
+"""Operational visibility: Prometheus series, the scrape-time collector and ``/metrics``."""

@@ -1,0 +1,83 @@
+"""Two GitHub exports through one connection at the same time share GitHub's content budget.
+
+Both run in their own thread, each with the pacer the service builds for the connection (the
+shared window in the real Redis broker, keyed by the connection's credentials hash). Together they
+need more than 80 content-creating requests; the fake logs the arrival time of each one on the
+real clock. No 60-second window may hold more than 80, and GitHub's secondary limit never answers.
+About a minute long: the budget really is a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+from django.conf import settings
+
+from connections.providers.github import GitHubClient
+from connections.providers.pacing import SharedPacer, pacing_key, window_storage
+from sync.engine.export_github import run_export
+from sync.engine.types import ExportRequest
+from tests.fakes.github import CONTENT_ENDPOINTS, FakeGitHub
+from tests.sync.engine.worktree import bare_tree
+
+TOKEN = "ghp_shared"
+BLOBS_EACH = 50
+
+
+def _max_in_window(times: list[float], width: float) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + width) for i, start in enumerate(times))
+
+
+def _local_repo(env, name: str):
+    from repos import storage
+
+    path = env.tmp / f"{name}.git"
+    storage.init_bare(path, default_branch="main")
+    wt = env.worktree(path, f"work-{name}")
+    for i in range(BLOBS_EACH):
+        wt.write(f"bin/{i}.dat", b"\x00" + os.urandom(256))
+    wt.commit()
+    wt.push()
+    return path
+
+
+def test_two_exports_through_one_connection_stay_under_80_a_minute(env, tmp_path):
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "make test runs on the real Redis"
+    fake = FakeGitHub(tmp_path / "gh", clock=time.monotonic)
+    fake.add_token(TOKEN)
+    credentials_hash = uuid.uuid4().hex  # the connection's stored keyed hash
+    key = pacing_key("github", credentials_hash)
+    storage = window_storage(settings.CELERY_BROKER_URL, settings.DATA_DIR)
+    locals_, results, errors = {}, {}, []
+    for name in ("one", "two"):
+        fake.create_repo(f"octo/{name}", empty=True)
+        locals_[name] = _local_repo(env, name)
+
+    def export(name: str) -> None:
+        req = ExportRequest(repo_path=locals_[name], branch="main", remote_name=f"octo/{name}",
+                            remote_label=name)
+        try:
+            results[name] = run_export(req, GitHubClient(TOKEN), pacer=SharedPacer(storage, key))
+        except Exception as exc:  # reported below, with the thread's name
+            errors.append((name, exc))
+
+    with fake.mock():
+        threads = [threading.Thread(target=export, args=(n,)) for n in locals_]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=280)
+
+    assert not errors, errors
+    for name, path in locals_.items():
+        assert results[name].status == "success"
+        assert fake.tree_sha(f"octo/{name}") == bare_tree(path, env.home)
+    content = [r.at for r in fake.log if r.endpoint in CONTENT_ENDPOINTS]
+    assert len(content) > 80  # more than one minute's budget was needed
+    assert _max_in_window(content, 60.0) <= 80
+    assert fake.secondary_limit_hits == 0
+    fake.close()

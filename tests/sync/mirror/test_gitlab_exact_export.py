@@ -1,0 +1,53 @@
+"""Snapshot exports to GitLab stay exact: a change with a symlink or a submodule link (which the
+commits API cannot write) goes over git smart HTTP, so the remote tree equals the local tree."""
+
+import pytest
+from dulwich.objects import Tree
+
+from repos import storage
+from tests.fakes.gitlab import FakeGitLab
+from tests.sync.test_provider_round_trips import GITLINK, rich_files
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _add_links(repo) -> str:
+    """A local commit adding a symlink and a submodule link, and changing a file."""
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main")
+        root = r[storage.commit_tree(r, head)]
+        assert isinstance(root, Tree)
+        new_root = Tree()
+        for item in root.iteritems():
+            new_root.add(item.path, item.mode, item.sha)
+        new_root.add(b"README.md", 0o100644, storage.write_blob(r, b"# edited\n"))
+        new_root.add(b"link-two", 0o120000, storage.write_blob(r, b"bin/run.sh"))
+        new_root.add(b"vendor-two", 0o160000, GITLINK[::-1].encode())
+        r.object_store.add_object(new_root)
+        commit = storage.write_commit(r, tree=new_root.id, parents=[head], message="links\n")
+        storage.cas_ref(r, b"refs/heads/main", head, commit)
+        return new_root.id.decode()
+
+
+def test_gitlab_export_of_new_symlink_and_submodule_is_exact(api, repo, live_worker, tmp_path):
+    gl = FakeGitLab(tmp_path / "gl")
+    gl.add_token("glpat-exact", username="tanuki")
+    gl.create_project("grp/exact", empty=True)
+    gl.commit("grp/exact", rich_files(), "rich")
+    with gl.mock():
+        conn = api.post("/v1/connections", {"provider": "gitlab", "label": "GL",
+                        "access_token": "glpat-exact"}, format="json").json()["id"]
+        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
+                           "remote": "grp/exact"}, format="json").json()["id"]
+        assert api.post("/v1/repos/app/sync", {"sync_id": sync_id},
+                        format="json").status_code == 200
+        api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+        expected = _add_links(repo)
+        exported = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json")
+        assert exported.status_code == 200, exported.json()
+        assert exported.json()["synced"] is True
+        assert gl.tree_sha("grp/exact") == expected  # the API alone would have dropped both
+        leaves = gl.read_tree("grp/exact")
+        assert leaves["link-two"][0] == 0o120000 and leaves["vendor-two"][0] == 0o160000
+        again = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json").json()
+        assert again["synced"] is False and gl.tree_sha("grp/exact") == expected
