@@ -6,7 +6,7 @@ from accounts.apis import KeyDeleteApi, KeyListCreateApi
 from connections.apis import ConnectionDetailApi, ConnectionListCreateApi, ConnectionTestApi
 from connections.credential_apis import GitCredentialApi
 from repos.apis import RepoDetailApi, RepoListCreateApi
-from sync.apis import SyncConfigApi, SyncHistoryApi, SyncTriggerApi
+from sync.apis import SyncConfigApi, SyncHistoryApi, SyncRunDetailApi, SyncTriggerApi
 
 
 def repo_routes(suffix: str, view, name: str) -> list:
@@ -29,6 +29,7 @@ urlpatterns = [
 ]
 urlpatterns += repo_routes("/sync/config", SyncConfigApi.as_view(), "sync-config")
 urlpatterns += repo_routes("/sync/history", SyncHistoryApi.as_view(), "sync-history")
+urlpatterns += repo_routes("/sync/runs/<str:run_id>", SyncRunDetailApi.as_view(), "sync-run")
 urlpatterns += repo_routes("/sync", SyncTriggerApi.as_view(), "sync-trigger")
 # Specific repository sub-routes are added above this line by later apps (sync, credentials);
 # the bare repository route comes last so "repos/x/sync" never reads as namespace x, slug sync.

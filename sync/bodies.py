@@ -60,4 +60,5 @@ def run_body(run: SyncRun) -> dict:
         "started_at": iso(run.started_at),
         "completed_at": iso(run.completed_at),
         "created_at": iso(run.created_at),
+        "progress": run.progress,
     }

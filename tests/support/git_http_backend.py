@@ -43,6 +43,11 @@ class GitHttpServer:
     username: str | None
     password: str | None
     stats: ServerStats
+    # When ``hold`` is set, a pack response (upload-pack) stops after its first chunk until
+    # ``release`` is set; ``holding`` tells the test it stopped. Lets a test see a fetch mid-way.
+    hold: threading.Event = field(default_factory=threading.Event)
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"
@@ -159,6 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
         while chunk := proc.stdout.read(1 << 16):
             self.wfile.write(chunk)
             sent += len(chunk)
+            if self.config.hold.is_set() and "git-upload-pack" in self.path \
+                    and self.command == "POST":
+                self.wfile.flush()
+                self.config.holding.set()
+                self.config.release.wait(300)
         proc.wait()
         with self.config.stats.lock:
             self.config.stats.requests.append((self.command, self.path, sent))

@@ -1,0 +1,93 @@
+"""Records a running sync's progress on its run row, at most once per interval.
+
+The engine reports through ``sync.engine.progress`` (phase changes and counters, possibly from
+several threads); the recorder only updates a dict under a lock, and its own thread writes the
+row when something changed, so the engine never waits for the database. The write is a separate
+UPDATE of the ``progress`` column alone, conditioned on the run's claim: it never touches the
+status or claim fields, and a worker that lost its claim stops writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+from django.utils import timezone
+
+from core.fmt import iso
+from sync.models import SyncRun
+
+logger = logging.getLogger(__name__)
+INTERVAL_SECONDS = 1.0
+
+
+class RunProgressRecorder:
+    """A thread-safe ``ProgressSink`` writing ``SyncRun.progress`` (throttled)."""
+
+    def __init__(self, run_id: str, claim: str, *, interval: float = INTERVAL_SECONDS) -> None:
+        self._rows = SyncRun.objects.filter(pk=run_id, worker=claim)
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._state: dict = {"phase": None, "phases": []}
+        self._dirty = False
+        self.writes = 0
+
+    def phase(self, name: str, **totals: int) -> None:
+        with self._lock:
+            if self._state["phase"] != name:
+                self._state["phase"] = name
+                self._state["phases"].append(name)
+            self._state.update(totals)
+            self._dirty = True
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for key, value in counts.items():
+                self._state[key] = self._state.get(key, 0) + value
+            self._dirty = True
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {**self._state, "phases": list(self._state["phases"])}
+
+    def flush(self) -> None:
+        """Write the current figures if anything changed since the last write."""
+        with self._lock:
+            if not self._dirty:
+                return
+            self._dirty = False
+            body = {**self._state, "phases": list(self._state["phases"]),
+                    "updated_at": iso(timezone.now())}
+        self._rows.update(progress=body)
+        self.writes += 1
+
+    def _write_loop(self, stop: threading.Event) -> None:
+        try:
+            while not stop.wait(self._interval):
+                try:
+                    self.flush()
+                except Exception:  # noqa: BLE001 - progress is best effort; the run goes on
+                    logger.warning("recording progress failed", exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+    @contextmanager
+    def running(self) -> Iterator[RunProgressRecorder]:
+        """Write every ``interval`` while the block runs, then the final figures once."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self._write_loop, args=(stop,), daemon=True,
+                                  name="run-progress")
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the outcome is recorded even if this is not
+                logger.warning("recording final progress failed", exc_info=True)
