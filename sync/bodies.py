@@ -61,4 +61,5 @@ def run_body(run: SyncRun) -> dict:
         "completed_at": iso(run.completed_at),
         "created_at": iso(run.created_at),
         "progress": run.progress,
+        "error_code": run.error_code or None,
     }
