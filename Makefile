@@ -32,3 +32,4 @@ lint: venv
 bench: venv
 	$(BIN)/python -m bench.import_vs_clone
 	$(BIN)/python -m bench.export_github
+	$(BIN)/python -m bench.run_progress

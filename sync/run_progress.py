@@ -18,50 +18,28 @@ from django.db import connection
 from django.utils import timezone
 
 from core.fmt import iso
+from sync.engine.progress import ProgressTally
 from sync.models import SyncRun
 
 logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 1.0
 
 
-class RunProgressRecorder:
-    """A thread-safe ``ProgressSink`` writing ``SyncRun.progress`` (throttled)."""
+class RunProgressRecorder(ProgressTally):
+    """A ``ProgressSink`` writing ``SyncRun.progress`` from its own thread (throttled)."""
 
     def __init__(self, run_id: str, claim: str, *, interval: float = INTERVAL_SECONDS) -> None:
+        super().__init__()
         self._rows = SyncRun.objects.filter(pk=run_id, worker=claim)
         self._interval = interval
-        self._lock = threading.Lock()
-        self._state: dict = {"phase": None, "phases": []}
-        self._dirty = False
         self.writes = 0
-
-    def phase(self, name: str, **totals: int) -> None:
-        with self._lock:
-            if self._state["phase"] != name:
-                self._state["phase"] = name
-                self._state["phases"].append(name)
-            self._state.update(totals)
-            self._dirty = True
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for key, value in counts.items():
-                self._state[key] = self._state.get(key, 0) + value
-            self._dirty = True
-
-    def snapshot(self) -> dict:
-        with self._lock:
-            return {**self._state, "phases": list(self._state["phases"])}
 
     def flush(self) -> None:
         """Write the current figures if anything changed since the last write."""
-        with self._lock:
-            if not self._dirty:
-                return
-            self._dirty = False
-            body = {**self._state, "phases": list(self._state["phases"]),
-                    "updated_at": iso(timezone.now())}
-        self._rows.update(progress=body)
+        body = self.take()
+        if body is None:
+            return
+        self._rows.update(progress={**body, "updated_at": iso(timezone.now())})
         self.writes += 1
 
     def _write_loop(self, stop: threading.Event) -> None:

@@ -80,7 +80,7 @@ def run_export(req: ExportRequest, api: GitHubApi, *, pacer: Pacer | None = None
             parent = calls(lambda: api.put_contents(
                 remote, PLACEHOLDER, content=b"", branch=req.branch,
                 message=PLACEHOLDER_MESSAGE), pacer).sha
-        progress.phase(progress.UPLOADING)
+        progress.phase(progress.UPLOADING, files_total=plan.files_changed)
         _upload_blobs(repo, api, remote, plan.entries, pacer, calls)
         tree = _build_tree(api, remote, plan.entries, base_tree, pacer, calls)
         if tree != local_tree.decode():

@@ -11,6 +11,7 @@ called on the hot path (every pack chunk received, every provider request).
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,6 +38,39 @@ class NullProgress:
 
     def add(self, **counts: int) -> None:
         pass
+
+
+class ProgressTally:
+    """A thread-safe sink that keeps the figures: the phase, the phases passed, the counters.
+
+    ``take()`` hands out a copy when something changed since the last one (for a throttled writer).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict = {"phase": None, "phases": []}
+        self._dirty = False
+
+    def phase(self, name: str, **totals: int) -> None:
+        with self._lock:
+            if self._state["phase"] != name:
+                self._state["phase"] = name
+                self._state["phases"].append(name)
+            self._state.update(totals)
+            self._dirty = True
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for key, value in counts.items():
+                self._state[key] = self._state.get(key, 0) + value
+            self._dirty = True
+
+    def take(self) -> dict | None:
+        with self._lock:
+            if not self._dirty:
+                return None
+            self._dirty = False
+            return {**self._state, "phases": list(self._state["phases"])}
 
 
 NULL = NullProgress()

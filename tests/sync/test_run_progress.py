@@ -148,3 +148,36 @@ def test_recorder_never_writes_over_another_claim(repo):
         recorder.phase("fetching")
     run.refresh_from_db()
     assert run.progress is None and run.status == "running" and run.worker == "new#2"
+
+
+def test_github_export_progress_counts_api_requests_and_bytes(api, repo, live_worker, tmp_path):
+    from tests.fakes.github import FakeGitHub
+
+    gh = FakeGitHub(tmp_path / "gh")
+    gh.add_token("ghp_progress")
+    gh.create_repo("octo/app", empty=True)
+    gh.commit("octo/app", {"README.md": b"hi\n"}, "first")
+    with gh.mock() as rsps:
+        conn = api.post("/v1/connections", {"provider": "github", "label": "GH",
+                        "access_token": "ghp_progress"}, format="json").json()["id"]
+        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
+                           "remote": "octo/app"}, format="json").json()["id"]
+        assert api.post("/v1/repos/app/sync", {"sync_id": sync_id},
+                        format="json").status_code == 200
+        api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+        with storage.open_repo(repo.disk_path) as r:
+            head = storage.read_ref(r, b"refs/heads/main")
+            tree = Tree()
+            tree.add(b"README.md", 0o100644, storage.write_blob(r, b"hi\n"))
+            tree.add(b"blob.bin", 0o100644, storage.write_blob(r, b"\x00" + os.urandom(40_000)))
+            r.object_store.add_object(tree)
+            new = storage.write_commit(r, tree=tree.id, parents=[head], message="local\n")
+            storage.cas_ref(r, b"refs/heads/main", head, new)
+        before = len(rsps.calls)
+        ran = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json")
+        assert ran.status_code == 200, ran.json()
+        calls = len(rsps.calls) - before
+    progress = api.get(f"/v1/repos/app/sync/runs/{ran.json()['run_id']}").json()["progress"]
+    assert progress["phases"] == ["resolving", "uploading", "updating refs"]
+    assert progress["requests"] == calls  # every provider request of the run, counted
+    assert progress["bytes_sent"] > 40_000  # the binary blob went out (base64)
