@@ -1,13 +1,13 @@
 """Run progress costs nothing measurable: the same import with and without a progress sink.
 
-    python -m bench.run_progress                 # 2,000 files, ~20 MB, 3 rounds
-    python -m bench.run_progress --files 5000 --mb 60 --rounds 5
+    python -m bench.run_progress                 # 2,000 files, ~20 MB, 6 rounds
+    python -m bench.run_progress --files 5000 --mb 60 --rounds 9
 
-Each round imports the remote into a fresh local repository twice without a sink (the engine's
-no-op default) and once with the sink the worker installs (a ``ProgressTally``, taken once a second
-by a writer thread, as sync/run_progress.py does). Prints the median ratio "with / without" and
-the bound it must stay under: 1.05, or the noise between the two runs without a sink measured
-in the same rounds, if that is larger.
+Each round imports the remote into fresh local repositories twice without a sink (the engine's
+no-op default) and once with the sink the worker installs (a ``ProgressTally``, taken once a
+second by a writer thread, as sync/run_progress.py does), in an order that rotates per round.
+Prints the median ratio "with / without" and the bound it must stay under: 1.05, or the noise
+between the two series without a sink measured in the same rounds, if that is larger.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=2000)
     ap.add_argument("--mb", type=int, default=20)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=6)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
@@ -73,10 +73,15 @@ def main() -> None:
             access = GitAccess(url=server.url("remote.git"), username="u", password="p")
             plain, plain2, sunk, last = [], [], [], {}
             for i in range(args.rounds):
-                plain.append(one_import(root, access, f"a{i}"))
-                sunk_time, last = with_sink(root, access, f"b{i}")
-                sunk.append(sunk_time)
-                plain2.append(one_import(root, access, f"c{i}"))
+                # The order rotates each round: a shared machine drifts, and whichever import
+                # runs first in a round should not always be the same one.
+                for step in [("a", "b", "c"), ("b", "c", "a"), ("c", "a", "b")][i % 3]:
+                    if step == "b":
+                        sunk_time, last = with_sink(root, access, f"b{i}")
+                        sunk.append(sunk_time)
+                    else:
+                        (plain if step == "a" else plain2).append(
+                            one_import(root, access, f"{step}{i}"))
     base = statistics.median(plain + plain2)
     ratio = statistics.median(sunk) / base
     noise = abs(statistics.median(plain2) / statistics.median(plain) - 1)

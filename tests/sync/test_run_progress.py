@@ -150,6 +150,38 @@ def test_recorder_never_writes_over_another_claim(repo):
     assert run.progress is None and run.status == "running" and run.worker == "new#2"
 
 
+def _local_commit_with_binary(repo) -> None:
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main")
+        tree = Tree()
+        tree.add(b"README.md", 0o100644, storage.write_blob(r, b"hi\n"))
+        tree.add(b"blob.bin", 0o100644, storage.write_blob(r, b"\x00" + os.urandom(40_000)))
+        r.object_store.add_object(tree)
+        new = storage.write_commit(r, tree=tree.id, parents=[head], message="local\n")
+        storage.cas_ref(r, b"refs/heads/main", head, new)
+
+
+def _export_progress(api, repo, fake, provider, token, remote):
+    with fake.mock() as rsps:
+        conn = api.post("/v1/connections", {"provider": provider, "label": "P",
+                        "access_token": token}, format="json").json()["id"]
+        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
+                           "remote": remote}, format="json").json()["id"]
+        assert api.post("/v1/repos/app/sync", {"sync_id": sync_id},
+                        format="json").status_code == 200
+        api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+        _local_commit_with_binary(repo)
+        before = len(rsps.calls)
+        ran = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json")
+        assert ran.status_code == 200, ran.json()
+        calls = len(rsps.calls) - before
+    progress = api.get(f"/v1/repos/app/sync/runs/{ran.json()['run_id']}").json()["progress"]
+    assert progress["requests"] == calls  # every provider request of the run, counted
+    assert progress["bytes_sent"] > 40_000  # the binary blob went out (base64)
+    assert progress["files_total"] == 1
+    return progress
+
+
 def test_github_export_progress_counts_api_requests_and_bytes(api, repo, live_worker, tmp_path):
     from tests.fakes.github import FakeGitHub
 
@@ -157,27 +189,33 @@ def test_github_export_progress_counts_api_requests_and_bytes(api, repo, live_wo
     gh.add_token("ghp_progress")
     gh.create_repo("octo/app", empty=True)
     gh.commit("octo/app", {"README.md": b"hi\n"}, "first")
-    with gh.mock() as rsps:
-        conn = api.post("/v1/connections", {"provider": "github", "label": "GH",
-                        "access_token": "ghp_progress"}, format="json").json()["id"]
-        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
-                           "remote": "octo/app"}, format="json").json()["id"]
-        assert api.post("/v1/repos/app/sync", {"sync_id": sync_id},
-                        format="json").status_code == 200
-        api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
-        with storage.open_repo(repo.disk_path) as r:
-            head = storage.read_ref(r, b"refs/heads/main")
-            tree = Tree()
-            tree.add(b"README.md", 0o100644, storage.write_blob(r, b"hi\n"))
-            tree.add(b"blob.bin", 0o100644, storage.write_blob(r, b"\x00" + os.urandom(40_000)))
-            r.object_store.add_object(tree)
-            new = storage.write_commit(r, tree=tree.id, parents=[head], message="local\n")
-            storage.cas_ref(r, b"refs/heads/main", head, new)
-        before = len(rsps.calls)
-        ran = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json")
-        assert ran.status_code == 200, ran.json()
-        calls = len(rsps.calls) - before
-    progress = api.get(f"/v1/repos/app/sync/runs/{ran.json()['run_id']}").json()["progress"]
+    progress = _export_progress(api, repo, gh, "github", "ghp_progress", "octo/app")
     assert progress["phases"] == ["resolving", "uploading", "updating refs"]
-    assert progress["requests"] == calls  # every provider request of the run, counted
-    assert progress["bytes_sent"] > 40_000  # the binary blob went out (base64)
+
+
+def test_gitlab_export_progress_counts_api_requests_and_bytes(api, repo, live_worker, tmp_path):
+    from tests.fakes.gitlab import FakeGitLab
+
+    gl = FakeGitLab(tmp_path / "gl")
+    gl.add_token("glpat-progress", username="tanuki")
+    gl.create_project("grp/app", empty=True)
+    gl.commit("grp/app", {"README.md": b"hi\n"}, "first")
+    progress = _export_progress(api, repo, gl, "gitlab", "glpat-progress", "grp/app")
+    assert progress["phases"] == ["resolving", "uploading"]  # the commit moves the branch
+
+
+def test_runs_are_read_with_read_scope_and_hidden_from_other_orgs(api, repo, git_remote,
+                                                                  git_config, live_worker,
+                                                                  make_client, scoped_key):
+    from accounts.services import org_create
+
+    git_remote.work.write("a.txt", "a")
+    git_remote.work.commit("a")
+    git_remote.work.push()
+    run_id = api.post("/v1/repos/app/sync", {"sync_id": git_config["id"]},
+                      format="json").json()["run_id"]
+    reader = make_client(scoped_key({"repos:app": ["read"]}))
+    assert reader.get(f"/v1/repos/app/sync/runs/{run_id}").json()["progress"]["refs_updated"] == 1
+    stranger = make_client(org_create(name="Other")[1])
+    stranger.post("/v1/repos", {"slug": "app"}, format="json")  # same slug, other org
+    assert stranger.get(f"/v1/repos/app/sync/runs/{run_id}").status_code == 404
