@@ -121,12 +121,13 @@ class PackCounter:
 
     def received(self, data: bytes) -> None:
         sink = _sink.get()
+        # Bytes first: whoever reads the figures never sees "fetching" with nothing received.
+        sink.add(bytes_received=len(data))
         if self.objects_total is None and len(self._head) < 12:
             self._head += data[: 12 - len(self._head)]
             if len(self._head) == 12 and self._head[:4] == b"PACK":
                 self.objects_total = struct.unpack(">I", self._head[8:12])[0]
                 sink.phase(FETCHING, objects_total=self.objects_total)
-        sink.add(bytes_received=len(data))
 
     def indexed(self) -> None:
         if self.objects_total is not None:

@@ -2,9 +2,11 @@
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,20 +84,34 @@ def test_trigger_shows_live_progress_then_watch_follows(cli_env, api, repo, git_
     git_remote.server.hold.set()  # the remote pauses mid-pack until the CLI has shown "fetching"
     proc = subprocess.Popen([COREGIT, "sync", "trigger", "app"], env=cli_env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines = []
+    lines: queue.Queue = queue.Queue()
+    seen = []
+
+    def read_stderr():  # a thread, so the test itself never blocks on the pipe
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
     try:
         deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            assert line, f"the CLI ended before showing the fetch: {lines}"
-            lines.append(line)
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None, f"the CLI ended before showing the fetch: {seen}"
+            seen.append(line)
             if " fetching " in line and "received" in line:
                 break
+        else:
+            raise AssertionError(f"no fetching line: {seen}")
     finally:
         git_remote.server.release.set()
-    rest_out, rest_err = proc.communicate(timeout=DEADLINE)
-    assert proc.returncode == 0, (lines, rest_err)
-    shown = "".join(lines) + rest_err
+    proc.wait(timeout=DEADLINE)
+    rest = []
+    while (line := lines.get(timeout=DEADLINE)) is not None:
+        rest.append(line)
+    rest_err = "".join(rest)
+    assert proc.returncode == 0, (seen, rest_err)
+    shown = "".join(seen) + rest_err
     assert "fetching" in shown and "/3 objects" in shown  # the pack header's object count
     assert "success" in rest_err and "ref updated" in rest_err  # the final figures
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 BACKEND = "/usr/lib/git-core/git-http-backend"
+HOLD_AFTER_BYTES = 1 << 18
 
 
 @dataclass
@@ -43,7 +44,7 @@ class GitHttpServer:
     username: str | None
     password: str | None
     stats: ServerStats
-    # When ``hold`` is set, a pack response (upload-pack) stops after its first chunk until
+    # When ``hold`` is set, a pack response (upload-pack) stops after HOLD_AFTER_BYTES until
     # ``release`` is set; ``holding`` tells the test it stopped. Lets a test see a fetch mid-way.
     hold: threading.Event = field(default_factory=threading.Event)
     holding: threading.Event = field(default_factory=threading.Event)
@@ -164,8 +165,11 @@ class _Handler(BaseHTTPRequestHandler):
         while chunk := proc.stdout.read(1 << 16):
             self.wfile.write(chunk)
             sent += len(chunk)
+            # After a few full side-band packets (each up to 64 KiB, after git's progress lines),
+            # so the client surely holds some pack data while the response waits.
             if self.config.hold.is_set() and "git-upload-pack" in self.path \
-                    and self.command == "POST":
+                    and self.command == "POST" and sent >= HOLD_AFTER_BYTES \
+                    and not self.config.holding.is_set():
                 self.wfile.flush()
                 self.config.holding.set()
                 self.config.release.wait(300)
