@@ -39,7 +39,11 @@ class RunProgressRecorder(ProgressTally):
         body = self.take()
         if body is None:
             return
-        self._rows.update(progress={**body, "updated_at": iso(timezone.now())})
+        try:
+            self._rows.update(progress={**body, "updated_at": iso(timezone.now())})
+        except Exception:
+            self.untake()
+            raise
         self.writes += 1
 
     def _write_loop(self, stop: threading.Event) -> None:

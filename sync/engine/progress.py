@@ -72,6 +72,11 @@ class ProgressTally:
             self._dirty = False
             return {**self._state, "phases": list(self._state["phases"])}
 
+    def untake(self) -> None:
+        """The last ``take()`` was not written: hand the figures out again next time."""
+        with self._lock:
+            self._dirty = True
+
 
 NULL = NullProgress()
 _sink: ContextVar[ProgressSink] = ContextVar("coregit_progress", default=NULL)
