@@ -215,3 +215,11 @@ class SyncHistoryApi(RepoScopedMixin, APIView):
         runs, cursor = paginate(selectors.sync_run_history(repo=repo), limit=query["limit"],
                                 cursor=query.get("cursor"))
         return Response({"runs": [run_body(r) for r in runs], "next_cursor": cursor})
+
+
+class SyncRunDetailApi(RepoScopedMixin, APIView):
+    """One run with its progress (``GET /v1/repos/:slug/sync/runs/:id``)."""
+
+    def get(self, request, run_id: str, **kwargs):
+        run = selectors.sync_run_get(repo=self.get_repo(request, "read"), run_id=run_id)
+        return Response(run_body(run))

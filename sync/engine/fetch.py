@@ -25,7 +25,7 @@ from dulwich.repo import ParentsProvider, Repo
 
 from core.errors import ProviderError, RefNotFound
 from repos import storage
-from sync.engine import tracking
+from sync.engine import progress, tracking
 from sync.engine.transport import RequestsHttpGitClient, git_errors
 
 _DAMAGED = (ChecksumMismatch, ApplyDeltaError, zlib.error, AssertionError, KeyError)
@@ -49,10 +49,12 @@ class _PackSpool:
         self._label = label
         self._open = True
         self.size = 0
+        self.counter = progress.PackCounter()
 
     def write(self, data: bytes) -> int:
         self._file.write(data)
         self.size += len(data)
+        self.counter.received(data)
         return len(data)
 
     def commit(self) -> None:
@@ -94,7 +96,10 @@ def _receive(repo: Repo, client: RequestsHttpGitClient, label: str, determine_wa
         with git_errors(label):
             result = client.fetch_pack(b"", determine_wants, walker, spool.write, depth=depth,
                                        ref_prefix=[ref])
+        if spool.size:
+            progress.phase(progress.INDEXING)
         spool.commit()
+        spool.counter.indexed()
     finally:
         spool.close()
     if spool.size:
