@@ -29,6 +29,7 @@ from sync.serializers import (
     RunErrorSerializer,
     RunHistorySerializer,
     RunQueuedSerializer,
+    RunSerializer,
     SyncConfigCreatedSerializer,
     SyncConfigEnvelopeSerializer,
     TriggerResultSerializer,
@@ -220,6 +221,9 @@ class SyncHistoryApi(RepoScopedMixin, APIView):
 class SyncRunDetailApi(RepoScopedMixin, APIView):
     """One run with its progress (``GET /v1/repos/:slug/sync/runs/:id``)."""
 
+    @extend_schema(summary="One sync run, with its progress while it executes",
+                   responses={200: RunSerializer,
+                              **errors(e404="No such repository or run.")})
     def get(self, request, run_id: str, **kwargs):
         run = selectors.sync_run_get(repo=self.get_repo(request, "read"), run_id=run_id)
         return Response(run_body(run))

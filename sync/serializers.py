@@ -5,6 +5,24 @@ from rest_framework import serializers
 from sync.models import Direction, SyncConfig, SyncRun
 
 SHA = {"allow_null": True, "help_text": "A commit sha, or null."}
+MODES = ["snapshot", "mirror"]
+
+
+class RefOutcomeSerializer(serializers.Serializer):
+    ref = serializers.CharField()
+    old_sha = serializers.CharField(**SHA)
+    new_sha = serializers.CharField(**SHA)
+    status = serializers.ChoiceField(choices=["created", "updated", "deleted", "unchanged",
+                                              "diverged", "backed_up"])
+    backup = serializers.CharField(required=False, help_text="The backup ref keeping old_sha.")
+
+    class Meta:
+        ref_name = "RefOutcome"
+
+
+def refs_field() -> serializers.ListField:
+    return serializers.ListField(child=RefOutcomeSerializer(), required=False,
+                                 help_text="Mirror runs only: what happened to every ref.")
 
 
 class SyncConfigCreatedSerializer(serializers.Serializer):
@@ -21,6 +39,13 @@ class SyncConfigCreatedSerializer(serializers.Serializer):
     poll_interval_minutes = serializers.IntegerField(allow_null=True)
     webhook_id = serializers.IntegerField(allow_null=True,
                                           help_text="The provider webhook, when one is registered.")
+    mode = serializers.ChoiceField(choices=MODES)
+    branches = serializers.ListField(child=serializers.CharField(),
+                                     help_text="Mirror mode: branch names or glob patterns.")
+    tags = serializers.BooleanField()
+    prune = serializers.BooleanField()
+    webhook_url = serializers.CharField(
+        required=False, help_text="Generic git (`provider: git`) only: paste into the host.")
 
     class Meta:
         ref_name = "SyncConfigCreated"
@@ -61,6 +86,7 @@ class TriggerResultSerializer(serializers.Serializer):
     deleted = serializers.IntegerField()
     direction = serializers.ChoiceField(choices=Direction.values)
     run_id = serializers.CharField()
+    refs = refs_field()
 
     class Meta:
         ref_name = "TriggerResult"
@@ -81,6 +107,7 @@ class RunErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     details = serializers.DictField(required=False, child=serializers.JSONField())
     run_id = serializers.CharField(required=False, help_text="The run that failed.")
+    refs = refs_field()
 
     class Meta:
         ref_name = "RunError"
@@ -100,6 +127,12 @@ class RunSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    progress = serializers.DictField(
+        child=serializers.JSONField(), allow_null=True,
+        help_text="The phase and counters while the run executes; the final figures stay.")
+    error_code = serializers.CharField(allow_null=True,
+                                       help_text="The error's stable code, for a failed run.")
+    refs = refs_field()
 
     class Meta:
         ref_name = "SyncRun"
@@ -119,3 +152,31 @@ class WebhookSecretSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "WebhookSecret"
+
+
+class BackupSerializer(serializers.Serializer):
+    backup = serializers.CharField(help_text="The backup ref (`refs/coregit/backup/...`).")
+    ref = serializers.CharField(help_text="The ref it was taken of.")
+    sha = serializers.CharField()
+    created_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "Backup"
+
+
+class BackupListSerializer(serializers.Serializer):
+    backups = BackupSerializer(many=True)
+
+    class Meta:
+        ref_name = "BackupList"
+
+
+class BackupRestoredSerializer(serializers.Serializer):
+    ref = serializers.CharField()
+    old_sha = serializers.CharField(**SHA)
+    new_sha = serializers.CharField()
+    backup = serializers.CharField(allow_null=True,
+                                   help_text="Where the replaced tip was kept, if it moved.")
+
+    class Meta:
+        ref_name = "BackupRestored"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.api_world import openapi_document, operations, valid_body
+from tests.support.api_world import openapi_document, operation_params, operations, valid_body
 from tests.support.openapi import check_response
 
 DOC = openapi_document()
@@ -101,7 +101,7 @@ def test_delete_git_credential_documents_its_body(client, world):
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_each_operation_answers_a_documented_success(client, world, op):
-    params = dict(world.params)
+    params = operation_params(op, world)
     if op.method == "POST" and op.template.endswith("/sync/config"):
         params["slug"] = "bare"  # a repository without a config
     if op.template.endswith("/webhook-secret"):

@@ -27,6 +27,9 @@ class World:
     hook: Any = None  # an event hook with one recorded delivery
     mirror_config: Any = None  # "mirror": a generic git config (takes a pasted webhook secret)
     params: dict = field(default_factory=dict)
+    # Per namespace ("" or "team"): a run of "app", and backup refs of "mirror" to restore/delete.
+    runs: dict = field(default_factory=dict)
+    backups: dict = field(default_factory=dict)
 
 
 def build_world() -> World:
@@ -60,9 +63,66 @@ def build_world() -> World:
                   scoped_key_id=scoped.id)
     world.hook, delivery = _event_hook(org)
     world.mirror_config = _generic_config(org, principal)
+    world.runs = {"": _run(configs[0]).id, "team": _run(configs[1]).id}
+    world.backups = {ns: _backup_refs(c.repository) for ns, c in
+                     (("", world.mirror_config), ("team", _mirror_ns_config(org)))}
     world.params = {"slug": "app", "namespace": "team", "connection_id": conn.id,
-                    "key_id": scoped.id, "hook_id": world.hook.id, "delivery_id": delivery.id}
+                    "key_id": scoped.id, "hook_id": world.hook.id, "delivery_id": delivery.id,
+                    "run_id": world.runs[""]}
     return world
+
+
+def operation_params(op: Operation, world: World) -> dict:
+    """Path parameters naming resources the operation can really act on."""
+    params = dict(world.params)
+    if "{run_id}" in op.template and "{namespace}" in op.template:
+        params["run_id"] = world.runs["team"]
+    if "/sync/backups" in op.template:
+        params["slug"] = "mirror"  # the mirror configs' repositories hold backup refs
+    return params
+
+
+def _run(config):
+    from sync.models import SyncRun
+
+    return SyncRun.objects.create(org=config.org, repository=config.repository, config=config,
+                                  direction="import", branch="main", status="success",
+                                  progress={"phase": "done", "phases": ["fetch", "done"]})
+
+
+def _mirror_ns_config(org):
+    from sync.models import SyncConfig
+
+    return SyncConfig.objects.get(org=org, repository__slug="mirror",
+                                  repository__namespace="team")
+
+
+def _backup_refs(repository) -> dict:
+    """``main`` at a commit, and two backups of it: one to restore, one to delete."""
+    from dulwich.objects import Blob, Commit, Tree
+
+    from repos import storage
+    from sync.engine.mirror_refs import keep_backup
+
+    with storage.open_repo(repository.disk_path) as repo:
+        blob = Blob.from_string(b"kept\n")
+        tree = Tree()
+        tree.add(b"README", 0o100644, blob.id)
+        commits = []
+        for n in range(2):
+            commit = Commit()
+            commit.tree, commit.message = tree.id, f"backup {n}\n".encode()
+            commit.author = commit.committer = b"World <world@example.com>"
+            commit.author_time = commit.commit_time = 1_700_000_000 + n
+            commit.author_timezone = commit.commit_timezone = 0
+            commit.parents = [commits[-1].id] if commits else []
+            commits.append(commit)
+        for obj in (blob, tree, *commits):
+            repo.object_store.add_object(obj)
+        storage.cas_ref(repo, b"refs/heads/main", None, commits[1].id)
+        names = [keep_backup(repo, b"refs/heads/main", c.id, f"2026010{i}T000000Z").decode()
+                 for i, c in enumerate(commits, start=1)]
+    return {"restore": names[0], "delete": names[1]}
 
 
 def _event_hook(org) -> tuple:
@@ -84,6 +144,9 @@ def _generic_config(org, principal):
         org=org, repository=repository_create(principal=principal, slug="mirror", namespace=ns),
         provider="git", remote="https://git.example.com/team/mirror.git", branch="main")
         for ns in ("", "team")]
+    for config in configs:
+        config.mode = "mirror"
+        config.save(update_fields=["mode"])
     return configs[0]
 
 
@@ -137,6 +200,7 @@ def string_fields(op: Operation) -> dict[str, dict]:
 def valid_body(op: Operation, world: World) -> dict:
     """A body the operation accepts (the base that edge tests break one field at a time)."""
     path = op.template.removeprefix("/api")
+    ns = "team" if "{namespace}" in op.template else ""
     bodies = {
         ("POST", "/v1/keys"): {"name": "k", "scopes": {"repos:*": ["read"]}},
         ("POST", "/v1/repos"): {"slug": "fresh", "namespace": "", "default_branch": "main",
@@ -158,6 +222,9 @@ def valid_body(op: Operation, world: World) -> dict:
         ("PATCH", "/v1/event-hooks/{hook_id}"): {"url": "http://127.0.0.1:9/moved",
                                                  "events": ["sync.diverged"],
                                                  "description": "d2", "disabled": False},
+        ("DELETE", "/sync/backups"): {"backup": world.backups[ns]["delete"]},
+        ("POST", "/sync/backups/restore"): {"ref": "refs/heads/main",
+                                            "backup": world.backups[ns]["restore"]},
     }
     for (method, suffix), body in bodies.items():
         if op.method == method and (path == suffix or (suffix.startswith("/sync")
