@@ -9,7 +9,9 @@ from pathlib import Path
 
 import requests
 
-CONFIG = "package_name_override: coregit_client\npost_hooks: []\n"
+# Not ``coregit_client``: that name is our own hand-written SDK (installed with the project).
+GENERATED = "coregit_generated_client"
+CONFIG = f"package_name_override: {GENERATED}\npost_hooks: []\n"
 
 
 def test_generated_python_client_makes_real_calls(live_server, master_key, tmp_path,
@@ -18,7 +20,7 @@ def test_generated_python_client_makes_real_calls(live_server, master_key, tmp_p
     assert spec.status_code == 200
     (tmp_path / "openapi.json").write_text(json.dumps(spec.json()))
     (tmp_path / "config.yaml").write_text(CONFIG)
-    out = tmp_path / "coregit_client"
+    out = tmp_path / GENERATED
     tool = Path(sys.executable).parent / "openapi-python-client"
     done = subprocess.run(
         [str(tool), "generate", "--path", str(tmp_path / "openapi.json"), "--meta", "none",
@@ -28,10 +30,10 @@ def test_generated_python_client_makes_real_calls(live_server, master_key, tmp_p
     )
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
     monkeypatch.syspath_prepend(str(tmp_path))
-    client_mod = importlib.import_module("coregit_client")
-    create = importlib.import_module("coregit_client.api.repos.repo_list_create_post")
-    listing = importlib.import_module("coregit_client.api.repos.repo_list_create_get")
-    models = importlib.import_module("coregit_client.models")
+    client_mod = importlib.import_module(GENERATED)
+    create = importlib.import_module(f"{GENERATED}.api.repos.repo_list_create_post")
+    listing = importlib.import_module(f"{GENERATED}.api.repos.repo_list_create_get")
+    models = importlib.import_module(f"{GENERATED}.models")
 
     client = client_mod.AuthenticatedClient(base_url=live_server.url, token=master_key)
     made = create.sync_detailed(
