@@ -112,3 +112,15 @@ def test_each_operation_answers_a_documented_success(client, world, op):
     assert 200 <= resp.status_code < 300, (resp.status_code, resp.content[:500])
     check_response(DOC, op.template, op.method, resp.status_code,
                    resp.json() if resp.content else None)
+
+
+def test_merged_routes_are_in_the_contract_and_metrics_is_not():
+    for prefix in ("/v1/repos/{slug}", "/v1/repos/{namespace}/{slug}"):
+        assert {"get", "delete"} <= set(DOC["paths"][f"{prefix}/sync/backups"])
+        assert "post" in DOC["paths"][f"{prefix}/sync/backups/restore"]
+        assert "get" in DOC["paths"][f"{prefix}/sync/runs/{{run_id}}"]
+    schemas = DOC["components"]["schemas"]
+    assert {"progress", "error_code", "refs"} <= set(schemas["SyncRun"]["properties"])
+    assert {"mode", "branches", "tags", "prune", "webhook_url"} <= set(
+        schemas["SyncConfig"]["properties"])
+    assert not [p for p in DOC["paths"] if "metrics" in p]  # Prometheus text, not the JSON API

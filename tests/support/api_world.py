@@ -87,7 +87,9 @@ def _run(config):
 
     return SyncRun.objects.create(org=config.org, repository=config.repository, config=config,
                                   direction="import", branch="main", status="success",
-                                  progress={"phase": "done", "phases": ["fetch", "done"]})
+                                  progress={"phase": "done", "phases": ["fetch", "done"]},
+                                  error_code="", refs=[{"ref": "refs/heads/main", "old_sha": None,
+                                                        "new_sha": "a" * 40, "status": "created"}])
 
 
 def _mirror_ns_config(org):

@@ -229,5 +229,17 @@ def check_response(doc: dict, template: str, method: str, status: int, body: Any
         if body not in (None, b"", ""):
             raise AssertionError(f"{method} {template}: {status} has no documented body")
         return
-    schema = _inline(doc, content["application/json"]["schema"])
+    schema = _closed(_inline(doc, content["application/json"]["schema"]))
     _validate(body, schema, f"{method} {template} {status} body")
+
+
+def _closed(node: Any) -> Any:
+    """Response objects with listed properties admit no others: every field is documented."""
+    if isinstance(node, list):
+        return [_closed(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _closed(v) for k, v in node.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
