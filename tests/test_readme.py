@@ -127,6 +127,8 @@ def substitute(line: str, *, port: int, data: Path, tmp: Path, answers: list, gh
     line = line.replace("ghp_…", TOKEN)
     if '"provider": "github"' in line:
         line = line.replace("'{", f"'{{\"host\": \"{gh_host}\", ", 1)
+    if "coregit connections add --provider github" in line:  # the CLI form, same fake host
+        line += f" --host {gh_host}"
     return re.sub(r"\b([a-z]+)_…", lambda m: first_id(answers, m.group(1)), line)
 
 
