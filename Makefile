@@ -24,7 +24,7 @@ services:
 test: venv services
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} \
-	  COREGIT_TEST_REAL_SERVICES=1 $(BIN)/pytest $(ARGS)
+	  $(BIN)/pytest $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -34,3 +34,4 @@ bench: venv
 	$(BIN)/python -m bench.export_github
 	$(BIN)/python -m bench.export_memory
 	$(BIN)/python -m bench.mirror_vs_clone
+	$(BIN)/python -m bench.run_progress

@@ -1,10 +1,13 @@
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.permissions import IsMasterKey
+from accounts.serializers import KeyCreatedSerializer, KeyListSerializer, ScopesField
 from core.fmt import iso
+from core.responses import DeletedSerializer, errors
+from core.serializers import NAME_MAX, StrictCharField, StrictSerializer
 
 
 def key_body(key) -> dict:
@@ -22,14 +25,18 @@ def key_body(key) -> dict:
 class KeyListCreateApi(APIView):
     permission_classes = [IsMasterKey]
 
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
-        scopes = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    class InputSerializer(StrictSerializer):
+        name = StrictCharField(max_length=NAME_MAX)
+        scopes = ScopesField()
 
+    @extend_schema(summary="List API keys (master key only)",
+                   responses={200: KeyListSerializer, **errors(403)})
     def get(self, request):
         keys = selectors.api_key_list(org=request.user.org).order_by("-created_at")
         return Response({"keys": [key_body(k) for k in keys]})
 
+    @extend_schema(summary="Create a scoped API key (master key only)",
+                   responses={201: KeyCreatedSerializer, **errors(403)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -40,6 +47,10 @@ class KeyListCreateApi(APIView):
 class KeyDeleteApi(APIView):
     permission_classes = [IsMasterKey]
 
+    @extend_schema(summary="Delete an API key (master key only)",
+                   responses={200: DeletedSerializer, **errors(
+                       403, 404, e409="`key.last_master`: the organization's last master key "
+                                      "cannot be deleted.")})
     def delete(self, request, key_id: str):
         services.api_key_delete(org=request.user.org, key_id=key_id)
         return Response({"deleted": True})

@@ -3,7 +3,7 @@ from django.utils.text import slugify
 
 from accounts.keys import display_prefix, generate_key, hash_key, validate_scopes
 from accounts.models import ApiKey, Organization
-from core.errors import BadRequest, Conflict, NotFound
+from core.errors import BadRequest, Conflict, LastMasterKey, NotFound
 
 
 def org_create(*, name: str) -> tuple[Organization, str]:
@@ -43,6 +43,24 @@ def api_key_create(*, org: Organization, name: str, scopes: object) -> tuple[Api
 
 
 def api_key_delete(*, org: Organization, key_id: str) -> None:
-    deleted, _ = ApiKey.objects.filter(org=org, id=key_id).delete()
-    if not deleted:
-        raise NotFound("API key not found")
+    with transaction.atomic():
+        # The organization row lock serialises deletes, so two masters deleting each other at
+        # once cannot leave the organization with none.
+        Organization.objects.select_for_update().get(pk=org.pk)
+        key = ApiKey.objects.filter(org=org, id=key_id).first()
+        if key is None:
+            raise NotFound("API key not found")
+        if key.is_master and not org.api_keys.filter(is_master=True).exclude(pk=key.pk).exists():
+            raise LastMasterKey(
+                "This is the organization's last master key; mint another one first "
+                "(manage.py mint_master_key ORG_SLUG)"
+            )
+        key.delete()
+
+
+def org_master_key_mint(*, slug: str, name: str = "master") -> tuple[ApiKey, str]:
+    """A new master key for an existing organization (a lost key is recovered this way)."""
+    org = Organization.objects.filter(slug=slug).first()
+    if org is None:
+        raise NotFound(f"Organization '{slug}' not found")
+    return _key_create(org=org, name=name, is_master=True, scopes={})

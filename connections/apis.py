@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -6,7 +7,29 @@ from accounts.permissions import IsMasterKey
 from connections import selectors, services
 from connections.clients import Credentials
 from connections.models import Connection
+from connections.serializers import (
+    ConnectionListSerializer,
+    ConnectionSerializer,
+    ConnectionTestResultSerializer,
+)
 from core.fmt import iso
+from core.responses import DeletedSerializer, UpdatedSerializer, errors
+from core.serializers import (
+    NAME_MAX,
+    PEM_MAX,
+    SECRET_MAX,
+    StrictCharField,
+    StrictChoiceField,
+    StrictSerializer,
+)
+
+CREATE_RULES = (
+    "Fields required per `method`: `token` (default) needs `access_token`; `github_app` needs "
+    "`provider: github`, `app_id`, `installation_id` and `private_key` (PEM). `host` is the web "
+    "base URL of a GitHub Enterprise Server or self-managed GitLab (`https://...`, no path). "
+    "The credentials are validated against the provider first: rejected → 400 with the "
+    "provider's reason, provider unreachable → 502; nothing is stored in either case."
+)
 
 
 def connection_body(conn: Connection, *, listing: bool = False) -> dict:
@@ -31,15 +54,20 @@ class ConnectionListCreateApi(APIView):
     def get_permissions(self):
         return [IsMasterKey()] if self.request.method == "POST" else super().get_permissions()
 
-    class InputSerializer(serializers.Serializer):
-        provider = serializers.ChoiceField(choices=Connection.Provider.values)
-        label = serializers.CharField(max_length=200)
-        method = serializers.ChoiceField(choices=Connection.Method.values, default="token")
-        access_token = serializers.CharField(required=False, trim_whitespace=True)
-        host = serializers.CharField(required=False, allow_blank=True, default="")
-        app_id = serializers.CharField(required=False, max_length=32)
-        installation_id = serializers.CharField(required=False, max_length=32)
-        private_key = serializers.CharField(required=False, trim_whitespace=False)
+    class InputSerializer(StrictSerializer):
+        provider = StrictChoiceField(choices=Connection.Provider.values)
+        label = StrictCharField(max_length=NAME_MAX)
+        method = StrictChoiceField(choices=Connection.Method.values, default="token")
+        access_token = StrictCharField(max_length=SECRET_MAX, required=False,
+                                       help_text="Required when `method` is `token`.")
+        host = StrictCharField(max_length=255, required=False, allow_blank=True, default="",
+                               regex=r"^(https?://[^/?#\s]+/?)?$")
+        app_id = StrictCharField(max_length=32, required=False, regex=r"^[0-9]+$",
+                                 help_text="Required when `method` is `github_app`.")
+        installation_id = StrictCharField(max_length=32, required=False, regex=r"^[0-9]+$",
+                                          help_text="Required when `method` is `github_app`.")
+        private_key = StrictCharField(max_length=PEM_MAX, required=False, trim_whitespace=False,
+                                      help_text="PEM; required when `method` is `github_app`.")
 
         def validate(self, data):
             if data["method"] == "token" and not data.get("access_token"):
@@ -54,10 +82,13 @@ class ConnectionListCreateApi(APIView):
                                                        for f in missing})
             return data
 
+    @extend_schema(summary="List connections", responses={200: ConnectionListSerializer})
     def get(self, request):
         conns = selectors.connection_list(org=request.user.org)
         return Response({"connections": [connection_body(c, listing=True) for c in conns]})
 
+    @extend_schema(summary="Create a connection (master key only)", description=CREATE_RULES,
+                   responses={201: ConnectionSerializer, **errors(403, 502)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -72,11 +103,17 @@ class ConnectionListCreateApi(APIView):
 class ConnectionDetailApi(APIView):
     permission_classes = [IsMasterKey]
 
-    class InputSerializer(serializers.Serializer):
-        label = serializers.CharField(max_length=200, required=False)
-        access_token = serializers.CharField(required=False)
-        private_key = serializers.CharField(required=False, trim_whitespace=False)
+    class InputSerializer(StrictSerializer):
+        label = StrictCharField(max_length=NAME_MAX, required=False)
+        access_token = StrictCharField(max_length=SECRET_MAX, required=False,
+                                       help_text="Token connections only; re-validated.")
+        private_key = StrictCharField(max_length=PEM_MAX, required=False, trim_whitespace=False,
+                                      help_text="`github_app` connections only; re-validated.")
 
+    @extend_schema(summary="Update a connection (master key only)",
+                   description="Only `label` and the credential can change; any other field "
+                               "(`provider`, `host`, `method`...) is refused with 400.",
+                   responses={200: UpdatedSerializer, **errors(403, 404, 502)})
     def patch(self, request, connection_id: str):
         conn = selectors.connection_get(org=request.user.org, connection_id=connection_id)
         data = self.InputSerializer(data=request.data)
@@ -84,6 +121,8 @@ class ConnectionDetailApi(APIView):
         services.connection_update(connection=conn, **data.validated_data)
         return Response({"updated": True})
 
+    @extend_schema(summary="Delete a connection and its sync configs (master key only)",
+                   responses={200: DeletedSerializer, **errors(403, 404)})
     def delete(self, request, connection_id: str):
         conn = selectors.connection_get(org=request.user.org, connection_id=connection_id)
         warnings = services.connection_delete(connection=conn)
@@ -91,6 +130,8 @@ class ConnectionDetailApi(APIView):
 
 
 class ConnectionTestApi(APIView):
+    @extend_schema(summary="Validate a connection's stored credentials", request=None,
+                   responses={200: ConnectionTestResultSerializer, **errors(404)})
     def post(self, request, connection_id: str):
         conn = selectors.connection_get(org=request.user.org, connection_id=connection_id)
         return Response(services.connection_test(connection=conn))

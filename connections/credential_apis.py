@@ -1,9 +1,15 @@
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connections import credential_services as services
+from connections.serializers import GitCredentialSerializer
 from core.fmt import iso
+from core.responses import errors
+from core.serializers import ID_MAX, SECRET_MAX, StrictCharField, StrictSerializer
+
+USERNAME_MAX = 255
+NOT_FOUND = "The repository or credential was not found for this organization."
 
 
 def _body(cred) -> dict:
@@ -13,25 +19,33 @@ def _body(cred) -> dict:
 class GitCredentialApi(APIView):
     """``POST|PUT|DELETE /v1/repos/git-credentials`` exactly as the seed."""
 
-    class CreateSerializer(serializers.Serializer):
-        repo_id = serializers.CharField()
-        username = serializers.CharField(required=False, allow_blank=True, default="")
-        password = serializers.CharField(trim_whitespace=False)
+    class CreateSerializer(StrictSerializer):
+        repo_id = StrictCharField(max_length=ID_MAX, help_text="The repository's `repo_…` id.")
+        username = StrictCharField(max_length=USERNAME_MAX, required=False, allow_blank=True,
+                                   default="", help_text="Optional for token-only providers.")
+        password = StrictCharField(max_length=SECRET_MAX, trim_whitespace=False,
+                                   help_text="Password or access token for the git host.")
 
-    class UpdateSerializer(serializers.Serializer):
-        id = serializers.CharField()
-        username = serializers.CharField(required=False, allow_blank=True)
-        password = serializers.CharField(trim_whitespace=False)
+    class UpdateSerializer(StrictSerializer):
+        id = StrictCharField(max_length=ID_MAX, help_text="The credential's `ggc_…` id.")
+        username = StrictCharField(max_length=USERNAME_MAX, required=False, allow_blank=True)
+        password = StrictCharField(max_length=SECRET_MAX, trim_whitespace=False)
 
-    class DeleteSerializer(serializers.Serializer):
-        id = serializers.CharField()
+    class DeleteSerializer(StrictSerializer):
+        id = StrictCharField(max_length=ID_MAX, help_text="The credential's `ggc_…` id.")
 
+    @extend_schema(summary="Store the git credential of a repository",
+                   responses={201: GitCredentialSerializer,
+                              **errors(403, e404=NOT_FOUND,
+                                       e409="The repository already has a credential.")})
     def post(self, request):
         data = self.CreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cred = services.git_credential_create(principal=request.user, **data.validated_data)
         return Response(_body(cred), status=201)
 
+    @extend_schema(summary="Replace a git credential",
+                   responses={200: GitCredentialSerializer, **errors(403, e404=NOT_FOUND)})
     def put(self, request):
         data = self.UpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -41,6 +55,9 @@ class GitCredentialApi(APIView):
         )
         return Response(_body(cred))
 
+    @extend_schema(summary="Delete a git credential (the body names it)",
+                   responses={204: OpenApiResponse(description="Deleted; no body."),
+                              **errors(403, e404=NOT_FOUND)})
     def delete(self, request):
         data = self.DeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -42,6 +42,12 @@ class Conflict(CoregitError):
     default_message = "Conflict"
 
 
+class LastMasterKey(Conflict):
+    """Deleting this key would leave its organization without a master key."""
+
+    code = "key.last_master"
+
+
 class UnsafeAddress(BadRequest):
     """A user-supplied URL or host points somewhere we must not connect to."""
 

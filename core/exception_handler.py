@@ -3,7 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -71,3 +71,12 @@ def handle_exception(exc, context):
         return _response(exc.status_code, str(exc.detail), f"request.{exc.default_code}")
     logger.exception("unhandled error in %s", type(context.get("view")).__name__)
     return _response(500, "Internal error", "coregit.error")
+
+
+def handler404(request, exception=None):
+    """Django's 404 (no route matched), JSON like every other error."""
+    return JsonResponse({"error": "Not found", "code": "resource.not_found"}, status=404)
+
+
+def handler500(request):
+    return JsonResponse({"error": "Internal error", "code": "coregit.error"}, status=500)

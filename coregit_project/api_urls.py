@@ -6,7 +6,7 @@ from accounts.apis import KeyDeleteApi, KeyListCreateApi
 from connections.apis import ConnectionDetailApi, ConnectionListCreateApi, ConnectionTestApi
 from connections.credential_apis import GitCredentialApi
 from repos.apis import RepoDetailApi, RepoListCreateApi
-from sync.apis import SyncConfigApi, SyncHistoryApi, SyncTriggerApi
+from sync.apis import SyncConfigApi, SyncHistoryApi, SyncRunDetailApi, SyncTriggerApi
 from sync.backup_apis import SyncBackupListApi, SyncBackupRestoreApi
 from sync.generic_hook_apis import SyncWebhookSecretApi
 
@@ -34,6 +34,7 @@ urlpatterns += repo_routes("/sync/config/webhook-secret", SyncWebhookSecretApi.a
                            "sync-webhook-secret")
 urlpatterns += repo_routes("/sync/config", SyncConfigApi.as_view(), "sync-config")
 urlpatterns += repo_routes("/sync/history", SyncHistoryApi.as_view(), "sync-history")
+urlpatterns += repo_routes("/sync/runs/<str:run_id>", SyncRunDetailApi.as_view(), "sync-run")
 urlpatterns += repo_routes("/sync", SyncTriggerApi.as_view(), "sync-trigger")
 urlpatterns += repo_routes("/sync/backups", SyncBackupListApi.as_view(), "sync-backups")
 urlpatterns += repo_routes("/sync/backups/restore", SyncBackupRestoreApi.as_view(),

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import dj_database_url
 
-from coregit_project.env import env_bool, env_int, env_str, require
+from coregit_project.env import env_bool, env_int, env_str, load_run_env, require
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("COREGIT_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+load_run_env(DATA_DIR)  # what `make run` wrote there; the environment wins
 
 DEBUG = env_bool("DEBUG", False)
 _NEEDED = "required when DEBUG is off"
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "connections",
     "sync",
     "events",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc assets served by us: pinned, offline
     "observability",
 ]
 
@@ -103,6 +105,31 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- API edge (issue 12) -----------------------------------------------------
+# Outermost: every answer on /v1 is JSON, NUL bytes and oversized bodies never reach a view.
+MIDDLEWARE.insert(0, "core.middleware.ApiEdgeMiddleware")
+# Right after SecurityMiddleware: gunicorn serves the docs' assets (no collectstatic needed).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise also serves collectstatic output
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.parsers.JsonBodyParser"]
+COREGIT_MAX_API_BODY_BYTES = env_int("COREGIT_MAX_API_BODY_BYTES", 2 * 1024 * 1024)
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ConnectionProviderEnum": ["github", "gitlab"],
+                            "SyncProviderEnum": ["github", "gitlab", "git"]},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "core.openapi.closed_request_bodies"],
+    "DESCRIPTION": (
+        "Errors are always `{\"error\", \"code\", \"details\"?}`. Authenticate with "
+        "`x-api-key: <key>` or `Authorization: Bearer <key>` (either one). Bodies are JSON "
+        "objects; unknown fields are refused with 400."
+    ),
+})
 
 # --- Coregit ---------------------------------------------------------------
 COREGIT_REPO_ROOT = Path(env_str("COREGIT_REPO_ROOT", str(DATA_DIR / "repos"))).resolve()
@@ -175,6 +202,12 @@ COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)
 COREGIT_EVENT_MAX_ATTEMPTS = env_int("COREGIT_EVENT_MAX_ATTEMPTS", 6)
 COREGIT_EVENT_RETRY_BASE_SECONDS = float(env_str("COREGIT_EVENT_RETRY_BASE_SECONDS", "10"))
 COREGIT_EVENT_DISABLE_AFTER = env_int("COREGIT_EVENT_DISABLE_AFTER", 10)
+# Outbound events (merge): stable enum names instead of drf-spectacular's hashed fallbacks.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
+    "EventDeliveryStatusEnum": ["pending", "succeeded", "failed"],
+    "SyncRunStatusEnum": ["queued", "running", "success", "skipped", "error"],
+    "EventTypeEnum": "events.models.EVENT_TYPES",
+})
 
 # --- Metrics (README "Metrics") ------------------------------------------------------------------
 # Unset: /metrics answers loopback clients only. Every process of a machine writes its series to

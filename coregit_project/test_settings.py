@@ -1,21 +1,36 @@
 """Test settings: test defaults for the environment, then the real settings module.
 
-Only defaults: CI and the Makefile pass DATABASE_URL/CELERY_BROKER_URL for real services.
+Only defaults, so CI and the Makefile may point elsewhere. Plain `pytest` uses the real PostgreSQL
+and Redis on 127.0.0.1 (tests/conftest.py fails the run with a clear message when they are
+missing). The embedded mode (SQLite + the filesystem broker) is opt-in: COREGIT_TEST_EMBEDDED=1.
 """
 
 import os
 import tempfile
 
+from coregit_project.env import env_bool
+
 _TMP = tempfile.mkdtemp(prefix="coregit-test-")
 _TEST_KEY = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI="
+TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
+TEST_BROKER_URL = "redis://127.0.0.1:6379/0"
+EMBEDDED = env_bool("COREGIT_TEST_EMBEDDED")
+
 for _name, _value in {
     "SECRET_KEY": "test-secret-key",
     "COREGIT_ENCRYPTION_KEYS": f"k1:{_TEST_KEY}",
     "COREGIT_ALLOW_PRIVATE_HOSTS": "true",
     "COREGIT_DATA_DIR": _TMP,
     "COREGIT_REPO_ROOT": os.path.join(_TMP, "repos"),
+    # Tests with a live worker assert a `wait: true` trigger's finished answer; the wait ends as
+    # soon as the run does, so a long one only matters on a loaded machine.
+    "COREGIT_SYNC_WAIT_SECONDS": "120",
 }.items():
     os.environ.setdefault(_name, _value)
+if not EMBEDDED:
+    os.environ.setdefault("DATABASE_URL", TEST_DATABASE_URL)
+    if not os.environ.get("REDIS_URL"):
+        os.environ.setdefault("CELERY_BROKER_URL", TEST_BROKER_URL)
 
 from coregit_project.settings import *  # noqa: E402,F403
 

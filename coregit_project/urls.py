@@ -2,7 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 from rest_framework.permissions import AllowAny
 
 from core.health import healthz
@@ -20,6 +24,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/openapi.json", SpectacularJSONAPIView.as_view(**_PUBLIC), name="openapi"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="openapi", **_PUBLIC), name="docs"),
+    path("v1/redoc", SpectacularRedocView.as_view(url_name="openapi", template_name="core/redoc.html",
+                                                  **_PUBLIC), name="redoc"),
     re_path(r"^v1/sync-webhooks/(?P<provider>github|gitlab)(?:/(?P<config_id>sync_[0-9a-f]+))?$",
             webhook_apis.receive, name="sync-webhook"),
     re_path(r"^v1/sync-webhooks/(?P<provider>git)/(?P<config_id>sync_[0-9a-f]+)$",
@@ -31,3 +37,6 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += staticfiles_urlpatterns()
+
+handler404 = "core.exception_handler.handler404"
+handler500 = "core.exception_handler.handler500"

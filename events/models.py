@@ -72,6 +72,7 @@ class EventDelivery(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["hook", "-created_at", "-id"])]
+        verbose_name_plural = "event deliveries"
 
     def __str__(self) -> str:
         return f"{self.id} {self.event_type} {self.status}"

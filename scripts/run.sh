@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the API (gunicorn on 127.0.0.1:8000) and a Celery worker (with embedded beat) on the
-# embedded defaults: a SQLite file and a filesystem broker under $COREGIT_DATA_DIR (default ./var).
+# Run the API (gunicorn on $HOST:$PORT, default 127.0.0.1:8000) and a Celery worker (with embedded
+# beat) on the embedded defaults: a SQLite file and a filesystem broker under $COREGIT_DATA_DIR
+# (default ./var), which also holds gunicorn's control socket, so two instances never share one.
 # DATABASE_URL and CELERY_BROKER_URL/REDIS_URL switch to PostgreSQL and Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,18 @@ HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 export COREGIT_PUBLIC_URL="${COREGIT_PUBLIC_URL:-http://$HOST:$PORT}"
 
+# The settings this run uses, for manage.py in another terminal (coregit_project/env.py reads
+# this file and secrets.env when the variables are not set). Rewritten on every start.
+write_run_env() {
+  local name
+  echo "# written by scripts/run.sh: the settings \`make run\` runs with; the environment wins"
+  for name in DEBUG COREGIT_ALLOW_PRIVATE_HOSTS COREGIT_PUBLIC_URL DATABASE_URL \
+              CELERY_BROKER_URL REDIS_URL COREGIT_REPO_ROOT; do
+    if [ -n "${!name:-}" ]; then printf "%s='%s'\n" "$name" "${!name}"; fi
+  done
+}
+(umask 077 && write_run_env > "$COREGIT_DATA_DIR/run.env")
+
 "$BIN/python" manage.py migrate --noinput -v 0
 "$BIN/python" manage.py ensure_demo_org
 
@@ -42,7 +55,7 @@ trap cleanup EXIT INT TERM
   --loglevel "${LOG_LEVEL:-INFO}" --schedule "$COREGIT_DATA_DIR/celerybeat-schedule" &
 pids+=($!)
 "$BIN/gunicorn" coregit_project.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 \
-  --timeout 300 --access-logfile - &
+  --timeout 300 --access-logfile - --control-socket "$COREGIT_DATA_DIR/gunicorn.ctl" &
 pids+=($!)
 echo "Coregit Sync API on http://$HOST:$PORT (health: /healthz, docs: /v1/docs)"
 wait -n "${pids[@]}"

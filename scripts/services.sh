@@ -17,7 +17,7 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
 fi
 # The admin's browser test drives headless Chromium through chromedriver (selenium).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  echo "installing chromium and chromium-driver (admin browser test)"
+  echo "installing chromium and chromium-driver (docs and admin browser tests)"
   apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || {
     apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; }
 fi

@@ -68,6 +68,8 @@ def run_body(run: SyncRun) -> dict:
         "started_at": iso(run.started_at),
         "completed_at": iso(run.completed_at),
         "created_at": iso(run.created_at),
+        "progress": run.progress,
+        "error_code": run.error_code or None,
         **_refs(run),
     }
 

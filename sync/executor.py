@@ -12,9 +12,10 @@ from connections.credential_services import git_credential_for_repo
 from connections.providers.base import GitAccess
 from connections.providers.http import new_session
 from core.netguard import pinned_session
-from sync.engine import exactness, export_git, importer
+from sync.engine import exactness, export_git, importer, progress
 from sync.engine.types import ExportRequest, ImportRequest, SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
+from sync.run_progress import RunProgressRecorder
 
 
 def _label(config: SyncConfig) -> str:
@@ -48,7 +49,7 @@ def _import(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncRe
         last_local_sha=state.last_local_sha if state else None,
         force=run.force or config.overwrite_diverged, remote_label=_label(config),
     )
-    return importer.run_import(req, git_session(config))
+    return importer.run_import(req, _counted(git_session(config)))
 
 
 def _export_request(config: SyncConfig, run: SyncRun, state: SyncState | None,
@@ -64,10 +65,17 @@ def _export_request(config: SyncConfig, run: SyncRun, state: SyncState | None,
 def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
     if config.provider == "git" or _gitlab_needs_git(config, run, state):
         req = _export_request(config, run, state, remote_access(config))
-        return export_git.run_export(req, git_session(config))
+        return export_git.run_export(req, _counted(git_session(config)))
     exporter = _api_exporters()[config.provider]
-    return exporter(_export_request(config, run, state, None), connection_client(config.connection),
-                    pacer=_content_pacer(config))
+    client = connection_client(config.connection)
+    if isinstance(getattr(client, "session", None), requests.Session):
+        _counted(client.session)
+    return exporter(_export_request(config, run, state, None), client, pacer=_content_pacer(config))
+
+
+def _counted(session: requests.Session) -> requests.Session:
+    progress.count_requests(session)  # requests and bytes sent, into the run's progress
+    return session
 
 
 def _content_pacer(config: SyncConfig):
@@ -94,10 +102,13 @@ def _api_exporters() -> dict[str, Callable]:
 
 
 def execute(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
-    if config.mode == SyncConfig.Mode.MIRROR:
-        from sync.mirror_runner import execute_mirror
+    recorder = RunProgressRecorder(run.pk, run.worker)
+    with recorder.running(), progress.reporting(recorder):
+        progress.phase(progress.RESOLVING)
+        if config.mode == SyncConfig.Mode.MIRROR:
+            from sync.mirror_runner import execute_mirror
 
-        return execute_mirror(config, run)
-    if run.direction == "import":
-        return _import(config, run, state)
-    return _export(config, run, state)
+            return execute_mirror(config, run)
+        if run.direction == "import":
+            return _import(config, run, state)
+        return _export(config, run, state)

@@ -1,18 +1,29 @@
 """POST /v1/repos/:slug/sync/config/webhook-secret: a generic config's receiver secret, once."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsMasterKey
 from core.errors import NotFound
+from core.responses import errors
 from repos.apis import RepoScopedMixin
 from sync import selectors
 from sync.generic_hook_services import generic_webhook_url, sync_config_webhook_secret_rotate
+from sync.serializers import WebhookSecretSerializer
 
 
 class SyncWebhookSecretApi(RepoScopedMixin, APIView):
     permission_classes = [IsMasterKey]
 
+    @extend_schema(
+        summary="Make (or replace) a generic git config's webhook secret (master key only)",
+        request=None,
+        responses={201: WebhookSecretSerializer,
+                   **errors(403, e400="The config is not a generic git config (GitHub and "
+                                      "GitLab hooks are registered with `auto_sync`).",
+                            e404="No such repository, or it has no sync config.")},
+    )
     def post(self, request, **kwargs):
         config = selectors.sync_config_for_repo(repo=self.get_repo(request, "write"))
         if config is None:

@@ -135,6 +135,8 @@ class SyncRun(models.Model):
     # at once that it exited; and how many times a claim's worker was lost mid-run.
     worker_process = models.CharField(max_length=100, blank=True, default="")
     lost_count = models.PositiveIntegerField(default=0)
+    # Phase and counters while the run executes (sync/run_progress.py); the final figures stay.
+    progress = models.JSONField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)  # last task message (or due time)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -179,6 +181,7 @@ class WebhookDelivery(models.Model):
                        models.UniqueConstraint(fields=["config", "push_key"],
                                                condition=~models.Q(push_key=""),
                                                name="uniq_push_per_config")]
+        verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.delivery_id} {self.outcome}"

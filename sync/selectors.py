@@ -24,3 +24,10 @@ def sync_state_for(*, config: SyncConfig, branch: str) -> SyncState | None:
 
 def sync_run_history(*, repo: Repository) -> QuerySet[SyncRun]:
     return SyncRun.objects.filter(repository=repo)
+
+
+def sync_run_get(*, repo: Repository, run_id: str) -> SyncRun:
+    run = SyncRun.objects.filter(repository=repo, id=run_id).first()
+    if run is None:
+        raise NotFound("Sync run not found")
+    return run

@@ -1,4 +1,4 @@
-"""Test configuration: real PostgreSQL and Redis; on CI a missing service fails loudly."""
+"""Test configuration: real PostgreSQL and Redis, or a clear failure; embedded mode is opt-in."""
 
 import os
 
@@ -6,12 +6,17 @@ import pytest
 
 pytest_plugins = ["tests.fixtures"]
 
+HOW = ("start them with `make services`, point DATABASE_URL / CELERY_BROKER_URL at them, "
+       "or opt in to the embedded mode with COREGIT_TEST_EMBEDDED=1 (never on CI)")
+
 
 def pytest_configure(config):
     from django.conf import settings
 
-    real = os.environ.get("CI") == "true" or os.environ.get("COREGIT_TEST_REAL_SERVICES") == "1"
-    if not real:
+    if getattr(settings, "EMBEDDED", False):
+        if os.environ.get("CI") == "true":
+            pytest.exit("COREGIT_TEST_EMBEDDED=1 is refused on CI: CI tests against PostgreSQL "
+                        "and Redis", returncode=3)
         return
     engine = settings.DATABASES["default"]["ENGINE"]
     broker = settings.CELERY_BROKER_URL
@@ -23,7 +28,8 @@ def pytest_configure(config):
     if not problems:
         problems += _unreachable(settings)
     if problems:
-        pytest.exit("real services required: " + "; ".join(problems), returncode=3)
+        pytest.exit("the tests need PostgreSQL and Redis: " + "; ".join(problems) + f". {HOW}",
+                    returncode=3)
 
 
 def _unreachable(settings) -> list[str]:
@@ -36,12 +42,12 @@ def _unreachable(settings) -> list[str]:
         psycopg.connect(
             # The maintenance database: the test database is created by pytest-django itself.
             host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres",
-            password=db["PASSWORD"] or None, connect_timeout=5,
+            password=db["PASSWORD"] or None, connect_timeout=10,
         ).close()
     except psycopg.Error as exc:
-        out.append(f"PostgreSQL unreachable: {exc}")
+        out.append(f"PostgreSQL unreachable at {db['HOST']}:{db['PORT'] or 5432}: {exc}")
     try:
-        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5).ping()
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=10).ping()
     except redis.RedisError as exc:
         out.append(f"Redis unreachable: {exc}")
     return out

@@ -20,7 +20,7 @@ from dulwich.repo import Repo
 
 from core.errors import NotFound, ProviderRejected, RefConflict
 from repos import storage
-from sync.engine import tracking
+from sync.engine import progress, tracking
 from sync.engine.api_common import refuse_if_remote_moved
 from sync.engine.fetch import fetch_branch_tip
 from sync.engine.recovery import local_reader, recovered_export
@@ -79,6 +79,7 @@ def _push(
             repo, tree=local_tree, parents=[remote], message=_message(req, local)
         )
     diff = storage.diff_trees(repo, remote_tree, local_tree)
+    progress.phase(progress.UPLOADING)
     _send(repo, client, req, storage.branch_ref(req.branch), remote, target)
     return SyncResult(
         "success", target.decode(), local.decode(), diff.files_changed, len(diff.deleted),
@@ -103,6 +104,7 @@ def _send(
         raise RefConflict(f"The remote branch '{req.branch}' moved during export; try again") from exc
     error = (result.ref_status or {}).get(bref)
     if error is None:
+        progress.add(refs_updated=1)
         return
     if any(word in error for word in ("non-fast-forward", "fetch first", "stale", "lock")):
         raise RefConflict(f"The remote branch '{req.branch}' moved during export ({error}); try again")

@@ -29,6 +29,7 @@ from dulwich.repo import Repo
 from connections.providers.base import GitHubApi
 from core.errors import ProviderAuthError, ProviderNotFound, ProviderRejected, RefConflict, SyncError
 from repos import storage
+from sync.engine import progress
 from sync.engine.api_common import (
     MODE_GITLINK,
     Leaf,
@@ -87,6 +88,7 @@ def run_export(req: ExportRequest, api: GitHubApi, *, pacer: Pacer | None = None
             parent = calls(lambda: api.put_contents(
                 remote, PLACEHOLDER, content=b"", branch=req.branch,
                 message=PLACEHOLDER_MESSAGE), pacer).sha
+        progress.phase(progress.UPLOADING, files_total=plan.files_changed)
         _upload_blobs(repo, api, remote, plan.entries, pacer, calls)
         tree = _build_tree(repo, api, remote, plan.entries, base_tree, pacer, calls)
         if tree != local_tree.decode():
@@ -95,6 +97,7 @@ def run_export(req: ExportRequest, api: GitHubApi, *, pacer: Pacer | None = None
         commit = calls(lambda: api.create_commit(
             remote, message=export_message(req, local), tree=tree,
             parents=[parent] if parent else []), pacer)
+        progress.phase(progress.UPDATING_REFS)
         _move_branch(api, req, head is None and parent is None, commit.sha, pacer, calls)
     return SyncResult("success", commit.sha, local.decode(), plan.files_changed, plan.deleted,
                       message=f"Exported {local.decode()[:12]} to {req.remote_label}",

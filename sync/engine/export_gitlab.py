@@ -41,6 +41,7 @@ from dulwich.repo import Repo
 from connections.providers.base import GitLabApi, RemoteCommit
 from core.errors import ProviderNotFound, RefConflict
 from repos import storage
+from sync.engine import progress
 from sync.engine.api_common import (
     MODE_EXEC,
     Leaf,
@@ -82,6 +83,7 @@ def run_export(req: ExportRequest, api: GitLabApi, *, pacer: Pacer | None = None
         if not actions:
             sha = _create_branch(api, req, start, pacer)
         else:
+            progress.phase(progress.UPLOADING, files_total=len(actions))
             sha = _commit_groups(api, req, local, actions, head, start, pacer)
     return SyncResult("success", sha, local.decode(), changed, deleted, warnings=warnings,
                       message=_summary(f"Exported {local.decode()[:12]} to {req.remote_label}",

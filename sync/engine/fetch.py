@@ -25,7 +25,7 @@ from dulwich.repo import ParentsProvider, Repo
 
 from core.errors import ProviderError, RefNotFound
 from repos import storage
-from sync.engine import tracking
+from sync.engine import progress, tracking
 from sync.engine.transport import RequestsHttpGitClient, git_errors
 
 _DAMAGED = (ChecksumMismatch, ApplyDeltaError, zlib.error, AssertionError, KeyError)
@@ -49,10 +49,12 @@ class _PackSpool:
         self._label = label
         self._open = True
         self.size = 0
+        self.counter = progress.PackCounter()
 
     def write(self, data: bytes) -> int:
         self._file.write(data)
         self.size += len(data)
+        self.counter.received(data)
         return len(data)
 
     def commit(self) -> None:
@@ -98,7 +100,10 @@ def _receive(repo: Repo, client: RequestsHttpGitClient, label: str, determine_wa
         # file is rewritten whole, so two writers could lose each other's marks. flock is per
         # open file, so a caller that holds the lock says so instead of deadlocking on it.
         with nullcontext() if lock_held else storage.repo_lock(repo.controldir()):
+            if spool.size:
+                progress.phase(progress.INDEXING)
             spool.commit()
+            spool.counter.indexed()
             if spool.size:
                 tracking.record_shallow(repo, result.new_shallow, result.new_unshallow,
                                         lock_held=True)

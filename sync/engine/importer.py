@@ -21,7 +21,7 @@ from dulwich.repo import Repo
 
 from core.errors import Diverged, RefConflict
 from repos import storage
-from sync.engine import tracking
+from sync.engine import progress, tracking
 from sync.engine.fetch import deepen_tip, fetch_branch_tip
 from sync.engine.transport import make_client
 from sync.engine.types import (
@@ -38,6 +38,7 @@ REMOTE_WALK = 50
 
 def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
     client = make_client(req.remote, session)
+    progress.phase(progress.RESOLVING)
     with tracking.open_repo(req.repo_path) as repo:
         tracked = tracking.read_ref(repo, req.tracking_ref)
         haves = [tracked, _b(req.last_remote_sha)]
@@ -50,6 +51,7 @@ def run_import(req: ImportRequest, session: requests.Session) -> SyncResult:
             deepened.append(deepen_tip(repo, client, req.branch, fetched.sha,  # under our lock
                                        depth=REMOTE_WALK, label=req.remote_label, lock_held=True))
 
+        progress.phase(progress.WRITING)
         with storage.repo_lock(req.repo_path):
             _move_tracking_ref(repo, req.tracking_ref, fetched.sha)
             result = _apply(repo, req, fetched.sha, deepen)
@@ -87,6 +89,7 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[
     new = storage.write_commit(
         repo, tree=remote_tree, parents=[head] if head else [], message=_message(req, rsha)
     )
+    progress.phase(progress.UPDATING_REFS)
     try:
         storage.cas_ref(repo, bref, head, new, message=b"coregit-sync: import " + remote_sha)
     except RefConflict as exc:
@@ -94,6 +97,7 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[
             f"The branch '{req.branch}' moved during import (a push landed meanwhile); nothing was "
             "overwritten. Trigger the import again to bring the remote changes on top."
         ) from exc
+    progress.add(refs_updated=1)
     return SyncResult(
         "success", rsha, new.decode(), diff.files_changed, len(diff.deleted),
         message=f"Imported {req.remote_label} at {rsha[:12]}",

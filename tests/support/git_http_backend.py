@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 BACKEND = "/usr/lib/git-core/git-http-backend"
+HOLD_AFTER_BYTES = 1 << 18
 
 
 @dataclass
@@ -94,6 +95,11 @@ class GitHttpServer:
                     gate.taken = True
                     return gate
         return None
+    # When ``hold`` is set, a pack response (upload-pack) stops after HOLD_AFTER_BYTES until
+    # ``release`` is set; ``holding`` tells the test it stopped. Lets a test see a fetch mid-way.
+    hold: threading.Event = field(default_factory=threading.Event)
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"
@@ -226,6 +232,14 @@ class _Handler(BaseHTTPRequestHandler):
         while chunk := out.read(1 << 16):
             self.wfile.write(chunk)
             sent += len(chunk)
+            # After a few full side-band packets (each up to 64 KiB, after git's progress lines),
+            # so the client surely holds some pack data while the response waits.
+            if self.config.hold.is_set() and "git-upload-pack" in self.path \
+                    and self.command == "POST" and sent >= HOLD_AFTER_BYTES \
+                    and not self.config.holding.is_set():
+                self.wfile.flush()
+                self.config.holding.set()
+                self.config.release.wait(300)
         proc.wait()
         with self.config.stats.lock:
             self.config.stats.requests.append((self.command, self.path, sent))

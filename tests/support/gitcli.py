@@ -19,7 +19,7 @@ def git(*args: str, cwd: Path | None = None, home: Path, check: bool = True,
         input: bytes | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(
         ["git", "-c", "init.defaultBranch=main", "-c", "protocol.version=2", *args],
-        cwd=cwd, env=git_env(home), capture_output=True, input=input, timeout=120,
+        cwd=cwd, env=git_env(home), capture_output=True, input=input, timeout=900,
     )
     if check and result.returncode != 0:
         raise AssertionError(

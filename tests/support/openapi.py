@@ -215,3 +215,31 @@ def check_calls(calls: Iterable[Any]) -> None:
             check_gitlab_request(call)
         else:
             check_github_request(call)
+
+
+# --- our own document -----------------------------------------------------------------------------
+def check_response(doc: dict, template: str, method: str, status: int, body: Any) -> None:
+    """``body`` is what our document promises for ``method template`` answering ``status``."""
+    op = doc["paths"][template][method.lower()]
+    documented = op["responses"].get(str(status))
+    if documented is None:
+        raise AssertionError(f"{method} {template}: {status} is not documented")
+    content = documented.get("content")
+    if content is None:
+        if body not in (None, b"", ""):
+            raise AssertionError(f"{method} {template}: {status} has no documented body")
+        return
+    schema = _closed(_inline(doc, content["application/json"]["schema"]))
+    _validate(body, schema, f"{method} {template} {status} body")
+
+
+def _closed(node: Any) -> Any:
+    """Response objects with listed properties admit no others: every field is documented."""
+    if isinstance(node, list):
+        return [_closed(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _closed(v) for k, v in node.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out

@@ -17,7 +17,7 @@ from tests.sync.test_webhooks import deliver, payload
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _wait_finished(run_id: str, seconds: float = 60) -> SyncRun:
+def _wait_finished(run_id: str, seconds: float = 600) -> SyncRun:
     deadline = time.monotonic() + seconds
     while True:
         run = SyncRun.objects.get(pk=run_id)

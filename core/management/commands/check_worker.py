@@ -10,7 +10,7 @@ class Command(BaseCommand):
     help = "Enqueue a ping task and wait until a worker has run it (proves broker + worker work)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--timeout", type=float, default=30.0)
+        parser.add_argument("--timeout", type=float, default=120.0)
 
     def handle(self, *args, timeout: float, **options):
         from workers.tasks import ping
