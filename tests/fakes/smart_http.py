@@ -10,7 +10,22 @@ from urllib.parse import parse_qs, urlsplit
 from dulwich.protocol import ReceivableProtocol
 from dulwich.server import DictBackend, ReceivePackHandler, UploadPackHandler
 
-HANDLERS = {"git-upload-pack": UploadPackHandler, "git-receive-pack": ReceivePackHandler}
+
+class CasReceivePackHandler(ReceivePackHandler):
+    """dulwich's receive-pack reports "ok" when a ref's expected old value no longer matches
+    (its compare-and-swap returns False, it only catches exceptions); git and the hosted
+    providers answer "failed to update ref" and leave the ref alone, as this does."""
+
+    def _apply_pack(self, refs):
+        wanted = {ref: sha for _old, sha, ref in refs}
+        for ref, status in super()._apply_pack(refs):
+            now = self.repo.refs.as_dict().get(ref)  # None: deleted
+            if status == b"ok" and now != (None if wanted[ref] == b"0" * 40 else wanted[ref]):
+                status = b"failed to update ref"
+            yield ref, status
+
+
+HANDLERS = {"git-upload-pack": UploadPackHandler, "git-receive-pack": CasReceivePackHandler}
 NO_CACHE = {"Expires": "Fri, 01 Jan 1980 00:00:00 GMT", "Pragma": "no-cache",
             "Cache-Control": "no-cache, max-age=0, must-revalidate"}
 
