@@ -20,7 +20,8 @@ class CasReceivePackHandler(ReceivePackHandler):
         wanted = {ref: sha for _old, sha, ref in refs}
         for ref, status in super()._apply_pack(refs):
             now = self.repo.refs.as_dict().get(ref)  # None: deleted
-            if status == b"ok" and now != (None if wanted[ref] == b"0" * 40 else wanted[ref]):
+            if ref in wanted and status == b"ok" and now != (
+                    None if wanted[ref] == b"0" * 40 else wanted[ref]):
                 status = b"failed to update ref"
             yield ref, status
 
