@@ -21,13 +21,13 @@ the mapped pack pages it reads are handed back every 32 MB (``api_common.read_bl
 from __future__ import annotations
 
 import binascii
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import requests
-from dulwich.object_format import DEFAULT_OBJECT_FORMAT
-from dulwich.objects import Tree
-from dulwich.pack import UnpackedObject, pack_object_chunks
+from dulwich.objects import Commit, Tree
+from dulwich.pack import UnpackedObject
 from dulwich.repo import Repo
 
 from core.errors import ProviderRejected, RefConflict
@@ -43,11 +43,13 @@ from sync.engine.api_common import (
     release_pack_pages,
 )
 from sync.engine.fetch import fetch_branch_tip
+from sync.engine.push_pack import dulwich_pack, git_pack, send_raw_pack
 from sync.engine.recovery import local_reader, recovered_export
 from sync.engine.transport import RequestsHttpGitClient, git_errors, make_client
 from sync.engine.types import ExportRequest, SyncResult
 
-COMPRESSION = 1  # zlib level of the pack: the network, not the ratio, is what large pushes wait on
+COMPRESSION = 1  # zlib level of dulwich's pack: the link, not the ratio, is what a push waits on
+GIT = shutil.which("git")
 REFUSED_WORDS = ("non-fast-forward", "fetch first", "stale", "lock", "failed to update")
 
 
@@ -61,7 +63,9 @@ class _Decision:
     done: SyncResult | None = None  # skipped or recovered: the run's result without a push
 
 
-def run_export(req: ExportRequest, session: requests.Session) -> SyncResult:
+def run_export(req: ExportRequest, session: requests.Session, *,
+               git: str | None = GIT) -> SyncResult:
+    """``git``: the git binary that writes the pack (None: dulwich writes it)."""
     if req.remote is None:
         raise ValueError("the push export needs smart-HTTP access (req.remote)")
     client = make_client(req.remote, session)
@@ -74,15 +78,15 @@ def run_export(req: ExportRequest, session: requests.Session) -> SyncResult:
             _decide(repo, client, req, local, local_tree, refs.get(bref), decision)
             return None if decision.target is None else {bref: decision.target}
 
-        def pack_data(have, want, *, ofs_delta: bool = True, progress=None):  # noqa: ARG001
+        def pack() -> Iterator[bytes]:
             progress_report.phase(progress_report.UPLOADING)
-            return _pack(repo, decision.target, local_tree, decision.base_tree)
+            return _pack(repo, git, decision.target, local_tree, decision.base_tree)
 
         with git_errors(req.remote_label):
-            result = client.send_pack(b"", update_refs, pack_data)
+            status = send_raw_pack(client, update_refs, pack)
         if decision.done is not None:
             return decision.done
-        _check_status(req, bref, result.ref_status or {})
+        _check_status(req, bref, status or {})
         assert decision.target is not None
         diff = storage.diff_trees(repo, decision.base_tree, local_tree)
     return SyncResult("success", decision.target.decode(), local.decode(), diff.files_changed,
@@ -121,11 +125,15 @@ def _tree_of(repo: Repo, commit: bytes) -> bytes | None:
     return storage.commit_tree(repo, commit) if commit in repo.object_store else None
 
 
-def _pack(repo: Repo, commit: bytes | None, tree: bytes, base: bytes | None
-          ) -> tuple[int, Iterator[UnpackedObject]]:
+def _pack(repo: Repo, git: str | None, commit: bytes | None, tree: bytes, base: bytes | None
+          ) -> Iterator[bytes]:
     assert commit is not None
+    obj = repo.object_store[commit]
+    assert isinstance(obj, Commit)
+    if git:
+        return git_pack(git, repo.path, obj, tree, base)
     ids = [commit, *_missing(repo, tree, base)]
-    return len(ids), _records(repo, ids)
+    return dulwich_pack(_records(repo, ids), len(ids), COMPRESSION)
 
 
 def _missing(repo: Repo, tree: bytes, base: bytes | None) -> list[bytes]:
@@ -171,19 +179,15 @@ def _reachable(repo: Repo, tree: bytes) -> set[bytes]:
 
 
 def _records(repo: Repo, ids: list[bytes]) -> Iterator[UnpackedObject]:
-    """One object at a time, compressed here at ``COMPRESSION`` (dulwich's own writer would use
-    zlib's default level, several times slower); mapped pack pages are released every
-    ``RELEASE_EVERY`` bytes read, so a 1 GB push does not leave 1 GB resident."""
+    """One object at a time; the mapped pack pages read are released every ``RELEASE_EVERY``
+    bytes, so a 1 GB push does not leave 1 GB resident (``api_common.release_pack_pages``)."""
     read = 0
     for sha in ids:
         type_num, raw = repo.object_store.get_raw(sha)
-        chunks = list(pack_object_chunks(type_num, [raw], DEFAULT_OBJECT_FORMAT,
-                                         compression_level=COMPRESSION))
         read += len(raw)
+        yield UnpackedObject(type_num, sha=binascii.unhexlify(sha), decomp_chunks=[raw],
+                             decomp_len=len(raw))
         del raw
-        record = UnpackedObject(type_num, sha=binascii.unhexlify(sha))
-        record.comp_chunks = chunks  # written as is by dulwich's pack writer
-        yield record
         if read >= RELEASE_EVERY:
             release_pack_pages(repo)
             read = 0

@@ -27,6 +27,7 @@ class Stats:
         self.latency, self.bandwidth = latency, bandwidth
         self.requests = self.bytes_in = 0
         self.busy = 0.0  # seconds spent answering once a body was read (the fake's own work)
+        self.last_read = 0.0
         self._lock = threading.Lock()
         self._link_free = time.monotonic()
 
@@ -49,21 +50,25 @@ def _read(rfile, n: int, stats: Stats) -> bytes:
         if not part:
             break
         stats.pace(len(part))
+        stats.last_read = time.monotonic()
         parts.append(part)
         left -= len(part)
     return b"".join(parts)
 
 
-def _read_chunked(rfile, stats: Stats) -> bytes:
-    parts = []
+def _iter_chunked(rfile, stats: Stats):
     while True:
         size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
         if size == 0:
             while rfile.readline() not in (b"\r\n", b"\n", b""):
                 pass  # trailers
-            return b"".join(parts)
-        parts.append(_read(rfile, size, stats))
+            return
+        yield _read(rfile, size, stats)
         rfile.readline()
+
+
+def _read_chunked(rfile, stats: Stats) -> bytes:
+    return b"".join(_iter_chunked(rfile, stats))
 
 
 def _handler(fake, host: str, stats: Stats):
@@ -71,7 +76,10 @@ def _handler(fake, host: str, stats: Stats):
         protocol_version = "HTTP/1.1"
 
         def _serve(self) -> None:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+            if chunked and self.path.endswith("/git-receive-pack"):
+                body = _iter_chunked(self.rfile, stats)  # a push streams into the backend
+            elif chunked:
                 body = _read_chunked(self.rfile, stats)
             else:
                 body = _read(self.rfile, int(self.headers.get("Content-Length") or 0), stats)
@@ -81,7 +89,7 @@ def _handler(fake, host: str, stats: Stats):
                                       body=body or None)
             result = fake.dispatch(request)
             stats.requests += 1
-            stats.busy += time.monotonic() - read
+            stats.busy += time.monotonic() - max(read, stats.last_read)
             time.sleep(stats.latency)  # the round trip a distant host adds to each request
             if isinstance(result, Exception):  # an injected dropped connection
                 self.close_connection = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import subprocess
+import threading
 from io import BytesIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -105,6 +106,18 @@ def _serve_with_git(repo, request, action: str):
                                  **NO_CACHE}
     if action not in HANDLERS or request.method != "POST":
         return 404, b"Not Found\n", {"Content-Type": "text/plain"}
-    out = subprocess.run([GIT_BINARY, action[4:], "--stateless-rpc", repo.path],
-                         input=request_body(request), capture_output=True, check=True).stdout
+    proc = subprocess.Popen([GIT_BINARY, action[4:], "--stateless-rpc", repo.path],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    body = request.body
+
+    def feed() -> None:  # as the body arrives: git indexes the pack while it is received
+        with proc.stdin:
+            for part in [body or b""] if isinstance(body, bytes | None) else body:
+                proc.stdin.write(part)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    out = proc.stdout.read()
+    writer.join()
+    proc.wait()
     return 200, out, {"Content-Type": f"application/x-{action}-result", **NO_CACHE}

@@ -12,7 +12,7 @@ from connections.providers.github import GitHubClient
 from connections.providers.gitlab import GitLabClient
 from core.errors import Diverged, ProviderAuthError, RefConflict
 from sync.engine import exactness
-from sync.engine.export_push import run_export
+from sync.engine.export_push import GIT, run_export
 from sync.engine.types import ExportRequest, local_trailer_sha
 from tests.sync.engine.exporting import GH, GL, recorded
 from tests.sync.engine.worktree import bare_tree, fill_rich_tree
@@ -32,25 +32,26 @@ def remote(request):
     return "gitlab", gitlab_fake, GL, GitLabClient(TOKENS["gitlab"]).git_access(GL)
 
 
-def _push(env, remote, session, **kw):
+def _push(env, remote, session, git: str | None = GIT, **kw):
     _provider, _fake, name, access = remote
     req = ExportRequest(repo_path=env.local, branch="main", remote_name=name,
                         remote_label=f"remote {name}", remote=access, **kw)
-    return run_export(req, session)
+    return run_export(req, session, git=git)
 
 
 def _git_requests(fake) -> list[str]:
     return [endpoint for _m, _u, endpoint in fake.requests]
 
 
-def test_first_export_then_a_change_is_one_commit_each_in_two_requests(env, remote, session):
+@pytest.mark.parametrize("git", [GIT, None], ids=["git-pack-objects", "dulwich-pack"])
+def test_first_export_then_a_change_is_one_commit_each_in_two_requests(env, remote, session, git):
     provider, fake, name, _ = remote
     wt = env.worktree(env.local, "local-work")
     fill_rich_tree(wt, big_mb=1)
     first_local = wt.commit("rich")
     wt.push()
 
-    first = _push(env, remote, session)
+    first = _push(env, remote, session, git)
 
     assert first.status == "success" and first.commit_sha == first_local
     assert fake.tree_sha(name) == bare_tree(env.local, env.home)  # symlink and submodule too
@@ -61,7 +62,7 @@ def test_first_export_then_a_change_is_one_commit_each_in_two_requests(env, remo
     wt.rm("big/large.dat")
     second_local = wt.commit("change")
     wt.push()
-    second = _push(env, remote, session, **recorded(first))
+    second = _push(env, remote, session, git, **recorded(first))
 
     assert fake.tree_sha(name) == bare_tree(env.local, env.home)
     assert (second.files_changed, second.deleted) == (1, 1)
