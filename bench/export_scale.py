@@ -111,7 +111,8 @@ def _serve(provider: str, root: str, latency: float, bandwidth: float, conn, sto
     with serve_fake(make, stats=stats) as (_fake, host):
         conn.send(host)
         stop.wait()
-        conn.send({"requests": stats.requests, "bytes_in": stats.bytes_in, "busy": stats.busy})
+        conn.send({"requests": stats.requests, "bytes_in": stats.bytes_in, "busy": stats.busy,
+                   "first_read": stats.first_read, "last_read": stats.last_read})
 
 
 # --------------------------------------------------------------------------- worker
@@ -130,7 +131,7 @@ def worker(args: argparse.Namespace) -> None:
     req = ExportRequest(repo_path=args.local, branch="main", remote_name=REMOTE[args.provider],
                         remote_label=args.provider,
                         remote=client.git_access(REMOTE[args.provider]))
-    started = time.perf_counter()
+    started, start = time.perf_counter(), time.monotonic()  # monotonic: the fake's clock too
     if args.path == "push":
         with requests.Session() as session:
             result = export_push.run_export(req, session)
@@ -138,6 +139,7 @@ def worker(args: argparse.Namespace) -> None:
         engine = export_github if args.provider == "github" else export_gitlab
         result = engine.run_export(req, client, pacer=Pacer(per_minute=10**9))
     print(json.dumps({"status": result.status, "seconds": time.perf_counter() - started,
+                      "start": start, "end": time.monotonic(),
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
@@ -171,18 +173,24 @@ def _tree(path: Path) -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
-def _print(provider: str, path: str, r: dict, bound: int, args) -> None:
+def _print(provider: str, path: str, r: dict, bound: int, args) -> dict:
     upload = r["bytes_in"] / (args.bandwidth_mb * 1e6)
     wall_bound = 1.25 * bound * args.latency + upload
-    print(f"{provider:6} {path:4} {r['status']:7} requests {r['requests']:6} / bound {bound:6} = "
-          f"{r['requests'] / bound:5.3f}  RSS {r['peak_mb']:5.0f} MB / {BOUND_MB} = "
-          f"{r['peak_mb'] / BOUND_MB:4.2f}  wall {r['seconds']:7.1f}s / bound {wall_bound:7.1f}s "
-          f"= {r['seconds'] / wall_bound:4.2f}  (uploaded {r['bytes_in'] / 1e6:7.1f} MB, fake's "
-          f"own work {r['busy']:5.1f}s)  tree equal: {r['same_tree']}")
+    print(f"{provider:6} {path:4} {r['status']:7} tree equal: {r['same_tree']}\n"
+          f"  requests {r['requests']:6} / bound {bound:6} = {r['requests'] / bound:5.3f}\n"
+          f"  peak RSS {r['peak_mb']:5.0f} MB / {BOUND_MB} MB = {r['peak_mb'] / BOUND_MB:4.2f}\n"
+          f"  wall {r['seconds']:7.1f}s / bound {wall_bound:7.1f}s = "
+          f"{r['seconds'] / wall_bound:4.2f}  (bound: 1.25 x {bound} x {args.latency}s + "
+          f"{r['bytes_in'] / 1e6:.1f} MB uploaded at {args.bandwidth_mb} MB/s)\n"
+          f"  timeline: {r['first_read'] - r['start']:5.1f}s before the first body byte, "
+          f"{r['last_read'] - r['first_read']:5.1f}s receiving, {r['end'] - r['last_read']:5.1f}s "
+          f"after the last (fake's own work {r['busy']:.1f}s)")
     if provider == "github" and path == "api":
         content = bound - 2  # every call but get-branch and get-repo creates content
-        print(f"{'':12}GitHub secondary limit: {content} content-creating requests = at least "
+        print(f"  GitHub secondary limit: {content} content-creating requests = at least "
               f"{content / 80:.1f} min at 80/min, {content / 500:.1f} h at 500/h")
+    return {"requests": r["requests"] / bound, "rss": r["peak_mb"] / BOUND_MB,
+            "wall": r["seconds"] / wall_bound}
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ class Stats:
         self.latency, self.bandwidth = latency, bandwidth
         self.requests = self.bytes_in = 0
         self.busy = 0.0  # seconds spent answering once a body was read (the fake's own work)
-        self.last_read = 0.0
+        self.first_read = self.last_read = 0.0  # when the first and the last body bytes came
         self._lock = threading.Lock()
         self._link_free = time.monotonic()
 
@@ -51,6 +51,7 @@ def _read(rfile, n: int, stats: Stats) -> bytes:
             break
         stats.pace(len(part))
         stats.last_read = time.monotonic()
+        stats.first_read = stats.first_read or stats.last_read
         parts.append(part)
         left -= len(part)
     return b"".join(parts)
