@@ -19,6 +19,8 @@ from types import SimpleNamespace
 
 from requests.structures import CaseInsensitiveDict
 
+BURST = 1 << 20
+
 
 class Stats:
     """Requests answered and request-body bytes read, and the link's pacing."""
@@ -37,7 +39,10 @@ class Stats:
             self.bytes_in += n
             if not self.bandwidth:
                 return
-            self._link_free = max(self._link_free, time.monotonic()) + n / self.bandwidth
+            # A link idle for a moment carries up to BURST bytes of credit (socket buffers do),
+            # so a sleep that oversleeps on a loaded machine does not slow the link down.
+            idle_from = time.monotonic() - BURST / self.bandwidth
+            self._link_free = max(self._link_free, idle_from) + n / self.bandwidth
             wait = self._link_free - time.monotonic()
         if wait > 0:
             time.sleep(wait)
