@@ -20,6 +20,16 @@ class RefOutcomeSerializer(serializers.Serializer):
         ref_name = "RefOutcome"
 
 
+def warnings_field(*, required: bool = False) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(), required=required,
+        help_text="What the run could not represent exactly on the other side (e.g. a path an "
+                  "API cannot write, a ref name this service cannot hold), one sentence each; "
+                  "on a queued trigger, also a queue that could not be reached. "
+                  + ("Empty when there is nothing to report." if required
+                     else "Present only when there is something to report."))
+
+
 def refs_field() -> serializers.ListField:
     return serializers.ListField(child=RefOutcomeSerializer(), required=False,
                                  help_text="Mirror runs only: what happened to every ref.")
@@ -87,6 +97,7 @@ class TriggerResultSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=Direction.values)
     run_id = serializers.CharField()
     refs = refs_field()
+    warnings = warnings_field()
 
     class Meta:
         ref_name = "TriggerResult"
@@ -95,6 +106,7 @@ class TriggerResultSerializer(serializers.Serializer):
 class RunQueuedSerializer(serializers.Serializer):
     run_id = serializers.CharField()
     status = serializers.ChoiceField(choices=SyncRun.Status.values)
+    warnings = warnings_field()
 
     class Meta:
         ref_name = "RunQueued"
@@ -108,6 +120,7 @@ class RunErrorSerializer(serializers.Serializer):
     details = serializers.DictField(required=False, child=serializers.JSONField())
     run_id = serializers.CharField(required=False, help_text="The run that failed.")
     refs = refs_field()
+    warnings = warnings_field()
 
     class Meta:
         ref_name = "RunError"
@@ -133,6 +146,7 @@ class RunSerializer(serializers.Serializer):
     error_code = serializers.CharField(allow_null=True,
                                        help_text="The error's stable code, for a failed run.")
     refs = refs_field()
+    warnings = warnings_field(required=True)
 
     class Meta:
         ref_name = "SyncRun"
