@@ -4,6 +4,9 @@ this service cannot hold (not UTF-8) is left out of a mirror import, with a warn
 API and a real worker against a real `git http-backend`."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +51,11 @@ def test_an_unrepresentable_remote_ref_is_left_out_with_a_warning_everywhere(
         assert [r.warnings for r in client.sync.history("app")] == [[warning], [warning]]
         answer = client.sync.trigger("app", mirror_config["id"])
         assert answer.warnings == [warning]
+
+    # The CLI prints it after the outcome (a human line on stderr).
+    env = {**os.environ, "COREGIT_URL": live_server.url, "COREGIT_API_KEY": master_key,
+           "COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}
+    done = subprocess.run([str(Path(sys.executable).parent / "coregit"), "sync", "trigger", "app"],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert f"warning: {warning}" in " ".join(done.stderr.split()), done.stderr
