@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.responses import list_shape
 from sync.models import Direction, SyncConfig, SyncRun
 
 SHA = {"allow_null": True, "help_text": "A commit sha, or null."}
@@ -152,12 +153,7 @@ class RunSerializer(serializers.Serializer):
         ref_name = "SyncRun"
 
 
-class RunHistorySerializer(serializers.Serializer):
-    runs = RunSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
-
-    class Meta:
-        ref_name = "SyncRunHistory"
+RunHistorySerializer = list_shape("SyncRunHistory", "runs", RunSerializer, paged=True)
 
 
 class WebhookSecretSerializer(serializers.Serializer):
@@ -178,11 +174,7 @@ class BackupSerializer(serializers.Serializer):
         ref_name = "Backup"
 
 
-class BackupListSerializer(serializers.Serializer):
-    backups = BackupSerializer(many=True)
-
-    class Meta:
-        ref_name = "BackupList"
+BackupListSerializer = list_shape("BackupList", "backups", BackupSerializer)
 
 
 class BackupRestoredSerializer(serializers.Serializer):
