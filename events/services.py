@@ -129,7 +129,7 @@ def event_delivery_attempt(*, delivery_id: str) -> float | None:
     hook = delivery.hook
     if hook.disabled:
         unclaimed_deliveries(delivery_id).update(status=EventDelivery.Status.FAILED,
-                                       error="The hook is disabled")
+                                                 error="The hook is disabled")
         return None
     token = _claim(delivery_id)
     if token is None:

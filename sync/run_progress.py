@@ -38,8 +38,11 @@ class RunProgressRecorder(ProgressTally):
         self.writes = 0
 
     def phase_ended(self, name: str, seconds: float) -> None:
-        series.run_phase_ended(phase=name, provider=self._labels[0], direction=self._labels[1],
-                               seconds=seconds)
+        try:
+            series.run_phase_ended(phase=name, provider=self._labels[0],
+                                   direction=self._labels[1], seconds=seconds)
+        except Exception:  # noqa: BLE001 - metrics are best effort; the run goes on
+            logger.warning("observing the %s phase failed", name, exc_info=True)
 
     def flush(self) -> None:
         """Write the current figures if anything changed since the last write."""
