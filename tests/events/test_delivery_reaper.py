@@ -5,6 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -32,6 +33,8 @@ def test_a_delivery_recorded_during_a_broker_outage_is_sent_by_the_reaper(
     assert receiver.received == []
 
     # Overdue: the beat task, run by the real worker, publishes it; the worker sends it.
+    assert settings.CELERY_BEAT_SCHEDULE["reap-event-deliveries"]["task"] == \
+        reap_event_deliveries.name
     with override_settings(COREGIT_EVENT_REAP_AFTER_SECONDS=0):
         EventDelivery.objects.filter(pk=made.pk).update(
             next_attempt_at=timezone.now() - timedelta(seconds=1))
