@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.keys import PERMISSIONS
+from core.responses import list_shape
 
 MAX_SCOPES = 100
 SCOPE_PATTERN = r"^repos:(\*|[a-z0-9][a-z0-9-]{0,99}(/[a-z0-9][a-z0-9-]{0,99})?)$"
@@ -50,8 +51,4 @@ class KeyCreatedSerializer(KeySerializer):
         ref_name = "KeyCreated"
 
 
-class KeyListSerializer(serializers.Serializer):
-    keys = KeySerializer(many=True)
-
-    class Meta:
-        ref_name = "KeyList"
+KeyListSerializer = list_shape("KeyList", "keys", KeySerializer)

@@ -5,7 +5,8 @@
 
 Each round imports the remote into fresh local repositories twice without a sink (the engine's
 no-op default) and once with the sink the worker installs (a ``ProgressTally``, taken once a
-second by a writer thread, as sync/run_progress.py does), in an order that rotates per round.
+second by a writer thread, as sync/run_progress.py does, observing each phase's duration into the
+phase histogram), in an order that rotates per round.
 Prints the median ratio "with / without" and the bound it must stay under: 1.05, or the noise
 between the two series without a sink measured in the same rounds, if that is larger.
 """
@@ -23,11 +24,19 @@ import requests
 
 from bench.import_vs_clone import build_remote
 from connections.providers.base import GitAccess
+from observability import series
 from repos import storage
 from sync.engine import progress
 from sync.engine.importer import run_import
 from sync.engine.types import ImportRequest
 from tests.support.git_http_backend import serve_git
+
+
+class ObservedTally(progress.ProgressTally):
+    """As the worker's recorder: every phase's duration goes into the Prometheus histogram."""
+
+    def phase_ended(self, name: str, seconds: float) -> None:
+        series.run_phase_ended(phase=name, provider="git", direction="import", seconds=seconds)
 
 
 def one_import(root: Path, access: GitAccess, name: str) -> float:
@@ -43,7 +52,7 @@ def one_import(root: Path, access: GitAccess, name: str) -> float:
 
 
 def with_sink(root: Path, access: GitAccess, name: str) -> tuple[float, dict]:
-    tally, stop, taken = progress.ProgressTally(), threading.Event(), []
+    tally, stop, taken = ObservedTally(), threading.Event(), []
 
     def writer() -> None:
         while not stop.wait(1.0):
@@ -55,6 +64,7 @@ def with_sink(root: Path, access: GitAccess, name: str) -> tuple[float, dict]:
         with progress.reporting(tally):
             elapsed = one_import(root, access, name)
     finally:
+        tally.end_phase()
         stop.set()
         thread.join()
     return elapsed, tally.take() or (taken[-1] if taken else {})

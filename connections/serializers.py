@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from connections.models import Connection
+from core.responses import list_shape
 
 
 class ConnectionSerializer(serializers.Serializer):
@@ -29,11 +30,7 @@ class ConnectionListedSerializer(ConnectionSerializer):
         ref_name = "ConnectionListed"
 
 
-class ConnectionListSerializer(serializers.Serializer):
-    connections = ConnectionListedSerializer(many=True)
-
-    class Meta:
-        ref_name = "ConnectionList"
+ConnectionListSerializer = list_shape("ConnectionList", "connections", ConnectionListedSerializer)
 
 
 class ConnectionTestResultSerializer(serializers.Serializer):

@@ -54,6 +54,21 @@ class UpdatedSerializer(serializers.Serializer):
         ref_name = "Updated"
 
 
+def response_shape(ref_name: str, **fields: serializers.Field) -> type[serializers.Serializer]:
+    """A response serializer holding ``fields``, named ``ref_name`` in the OpenAPI document."""
+    meta = type("Meta", (), {"ref_name": ref_name})
+    return type(f"{ref_name}Serializer", (serializers.Serializer,), {**fields, "Meta": meta})
+
+
+def list_shape(ref_name: str, key: str, item: type[serializers.Serializer], *,
+               paged: bool = False) -> type[serializers.Serializer]:
+    """``{key: [item, ...]}``, with ``next_cursor`` when the list comes in cursor pages."""
+    fields: dict[str, serializers.Field] = {key: item(many=True)}
+    if paged:
+        fields["next_cursor"] = serializers.CharField(allow_null=True)
+    return response_shape(ref_name, **fields)
+
+
 def error_response(status: int, description: str | None = None) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description or ERROR_MEANINGS[status])
 

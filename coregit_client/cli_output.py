@@ -108,8 +108,8 @@ class RunDisplay:
 def run_rows(runs: Iterable[SyncRun]) -> Iterable[Sequence[Any]]:
     for r in runs:
         yield (r.id, r.status, r.trigger, r.direction, r.branch, r.files_changed, r.deleted,
-               (r.commit_sha or "")[:12], r.started_at, r.message)
+               (r.commit_sha or "")[:12], r.started_at, r.message, len(r.warnings) or "")
 
 
 RUN_COLUMNS = ("id", "status", "trigger", "direction", "branch", "files", "deleted", "commit",
-               "started", "message")
+               "started", "message", "warnings")

@@ -175,5 +175,7 @@ def _report(run: SyncRun, json: bool) -> None:
         err.print(f"[{colour}]{run.status}[/{colour}] {run.id}{escape(commit)}: "
                   f"{escape(run.message)} (files changed {run.files_changed}, deleted "
                   f"{run.deleted}) {escape(progress_detail(run.progress))}", highlight=False)
+        for warning in run.warnings:  # what the run could not represent exactly
+            err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     if run.status == "error":
         raise typer.Exit(SYNC_ERROR)

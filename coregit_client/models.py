@@ -116,6 +116,7 @@ class SyncRun(Model):
     completed_at: str | None = None
     created_at: str | None = None
     progress: RunProgress | None = None
+    warnings: list[str] = field(default_factory=list)  # what could not be represented exactly
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SyncRun:
@@ -151,4 +152,5 @@ class TriggerResult(Model):
     def from_run(cls, run: SyncRun) -> TriggerResult:
         return cls(run_id=run.id, status=run.status, synced=run.status == "success",
                    remote_sha=run.remote_sha, commit_sha=run.commit_sha,
-                   files_changed=run.files_changed, deleted=run.deleted, direction=run.direction)
+                   files_changed=run.files_changed, deleted=run.deleted, direction=run.direction,
+                   warnings=list(run.warnings))

@@ -207,6 +207,15 @@ COREGIT_GIT_POLL_MINUTES = env_int("COREGIT_GIT_POLL_MINUTES", 15)
 COREGIT_EVENT_MAX_ATTEMPTS = env_int("COREGIT_EVENT_MAX_ATTEMPTS", 6)
 COREGIT_EVENT_RETRY_BASE_SECONDS = float(env_str("COREGIT_EVENT_RETRY_BASE_SECONDS", "10"))
 COREGIT_EVENT_DISABLE_AFTER = env_int("COREGIT_EVENT_DISABLE_AFTER", 10)
+# A pending delivery this overdue (its task message lost, e.g. published during a broker outage)
+# is published again by the beat task, every COREGIT_EVENT_REAPER_SECONDS; an attempt's claim
+# older than COREGIT_EVENT_CLAIM_SECONDS is taken to be lost with its worker.
+COREGIT_EVENT_REAP_AFTER_SECONDS = env_int("COREGIT_EVENT_REAP_AFTER_SECONDS", 300)
+COREGIT_EVENT_REAPER_SECONDS = env_int("COREGIT_EVENT_REAPER_SECONDS", 60)
+COREGIT_EVENT_CLAIM_SECONDS = env_int("COREGIT_EVENT_CLAIM_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["reap-event-deliveries"] = {
+    "task": "workers.reap_event_deliveries", "schedule": float(COREGIT_EVENT_REAPER_SECONDS),
+    "options": {"expires": float(COREGIT_EVENT_REAPER_SECONDS)}}
 # Outbound events (merge): stable enum names instead of drf-spectacular's hashed fallbacks.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
     "EventDeliveryStatusEnum": ["pending", "succeeded", "failed"],

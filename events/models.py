@@ -1,6 +1,7 @@
 """Outbound event hooks (SPEC §6 "Outbound events") and the record of every delivery."""
 
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Organization
 from connections.secrets import EncryptedFieldsMixin
@@ -69,9 +70,18 @@ class EventDelivery(models.Model):
     redelivery_of = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due (pending only); the reaper re-publishes deliveries overdue
+    # by COREGIT_EVENT_REAP_AFTER_SECONDS (a task message lost in a broker outage).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The attempt in flight: taken by a conditional update, so one delivery is never sent twice
+    # at once; a claim older than COREGIT_EVENT_CLAIM_SECONDS belongs to a lost worker.
+    claim = models.CharField(max_length=32, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["hook", "-created_at", "-id"])]
+        indexes = [models.Index(fields=["hook", "-created_at", "-id"]),
+                   models.Index(fields=["next_attempt_at"], name="event_delivery_due",
+                                condition=models.Q(status="pending"))]
         verbose_name_plural = "event deliveries"
 
     def __str__(self) -> str:

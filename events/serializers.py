@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.responses import list_shape
 from events.models import EVENT_TYPES, EventDelivery
 
 
@@ -28,11 +29,7 @@ class EventHookCreatedSerializer(EventHookSerializer):
         ref_name = "EventHookCreated"
 
 
-class EventHookListSerializer(serializers.Serializer):
-    event_hooks = EventHookSerializer(many=True)
-
-    class Meta:
-        ref_name = "EventHookList"
+EventHookListSerializer = list_shape("EventHookList", "event_hooks", EventHookSerializer)
 
 
 class EventDeliverySerializer(serializers.Serializer):
@@ -54,9 +51,5 @@ class EventDeliverySerializer(serializers.Serializer):
         ref_name = "EventDelivery"
 
 
-class EventDeliveryListSerializer(serializers.Serializer):
-    deliveries = EventDeliverySerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
-
-    class Meta:
-        ref_name = "EventDeliveryList"
+EventDeliveryListSerializer = list_shape("EventDeliveryList", "deliveries", EventDeliverySerializer,
+                                         paged=True)

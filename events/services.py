@@ -11,10 +11,11 @@ import base64
 import logging
 import random
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -25,6 +26,8 @@ from events import dispatch, sender
 from events.models import EVENT_TYPES, EventDelivery, EventHook
 
 logger = logging.getLogger(__name__)
+# A task's countdown starts after the due time was recorded; this covers clocks of other machines.
+DUE_TOLERANCE = timedelta(seconds=5)
 
 
 def _check_events(events: list[str]) -> list[str]:
@@ -100,53 +103,77 @@ def _emit(org_id: str, event_type: str, data: dict) -> list[EventDelivery]:
                                                message_id=new_id("msg"), payload=payload)
                   for h in hooks]
     for delivery in deliveries:
-        _publish(delivery.pk)
+        publish_delivery(delivery.pk)
     return deliveries
 
 
-def _publish(delivery_id: str) -> None:
+def publish_delivery(delivery_id: str) -> bool:
     try:
         dispatch.publish_event_delivery(delivery_id)
-    except Exception:  # noqa: BLE001 - the row stays pending; a redelivery can send it
+    except Exception:  # noqa: BLE001 - the row stays pending; the reaper publishes it again
         logger.warning("could not publish event delivery %s", delivery_id, exc_info=True)
+        return False
+    return True
 
 
 # --- delivering ---------------------------------------------------------------------------------
 def event_delivery_attempt(*, delivery_id: str) -> float | None:
-    """Make one attempt; returns the countdown before the next one, or None when done."""
+    """Make one attempt; returns the countdown before the next one, or None when done.
+
+    The attempt is claimed first by a conditional update (pending, due, no live claim, attempts
+    left), so a task message published twice (the reaper, a redelivered message) never sends
+    one delivery twice at once, nor earlier than its backoff."""
     delivery = EventDelivery.objects.select_related("hook").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != EventDelivery.Status.PENDING:
         return None
     hook = delivery.hook
     if hook.disabled:
-        _close(delivery, EventDelivery.Status.FAILED, error="The hook is disabled")
+        unclaimed_deliveries(delivery_id).update(status=EventDelivery.Status.FAILED,
+                                                 error="The hook is disabled")
         return None
+    token = _claim(delivery_id)
+    if token is None:
+        return None
+    delivery.refresh_from_db(fields=["attempt"])
     try:
         result = sender.send(url=hook.url, secret=hook.get_secret("secret_ciphertext"),
                              message_id=delivery.message_id, payload=delivery.payload)
     except CoregitError as exc:  # e.g. a secret that no longer decrypts: a failed attempt
         result = sender.SendResult(False, None, 0, exc.message[:500])
-    delivery.attempt += 1
-    delivery.response_code, delivery.duration_ms = result.response_code, result.duration_ms
-    delivery.error, delivery.last_attempt_at = result.error, timezone.now()
+    outcome = {"response_code": result.response_code, "duration_ms": result.duration_ms,
+               "error": result.error, "last_attempt_at": timezone.now()}
+    countdown = None
     if result.ok:
         EventHook.objects.filter(pk=hook.pk).update(consecutive_failures=0)
-        _close(delivery, EventDelivery.Status.SUCCEEDED)
-        return None
-    disabled = _count_failure(hook)
-    if disabled or delivery.attempt >= settings.COREGIT_EVENT_MAX_ATTEMPTS:
-        _close(delivery, EventDelivery.Status.FAILED)
-        return None
-    _close(delivery, EventDelivery.Status.PENDING)
-    return backoff(delivery.attempt)
+        outcome["status"] = EventDelivery.Status.SUCCEEDED
+    elif _count_failure(hook) or delivery.attempt >= settings.COREGIT_EVENT_MAX_ATTEMPTS:
+        outcome["status"] = EventDelivery.Status.FAILED
+    else:
+        countdown = backoff(delivery.attempt)
+        outcome["next_attempt_at"] = timezone.now() + timedelta(seconds=countdown)
+    EventDelivery.objects.filter(pk=delivery_id, claim=token).update(
+        claim="", claimed_at=None, **outcome)
+    return countdown
 
 
-def _close(delivery: EventDelivery, status: str, *, error: str | None = None) -> None:
-    delivery.status = status
-    if error is not None:
-        delivery.error = error
-    delivery.save(update_fields=["status", "attempt", "response_code", "duration_ms", "error",
-                                 "last_attempt_at"])
+def unclaimed_deliveries(delivery_id: str | None = None):
+    """Pending deliveries no attempt holds (or whose claim is older than the lease)."""
+    lease = timezone.now() - timedelta(seconds=settings.COREGIT_EVENT_CLAIM_SECONDS)
+    rows = EventDelivery.objects.filter(status=EventDelivery.Status.PENDING).filter(
+        Q(claim="") | Q(claimed_at__lt=lease))
+    return rows if delivery_id is None else rows.filter(pk=delivery_id)
+
+
+def _claim(delivery_id: str) -> str | None:
+    """Take the next attempt of a due delivery; the token, or None when it is not ours to make.
+    Counting the attempt here bounds deliveries whose worker dies mid-send too."""
+    token = secrets.token_hex(8)
+    now = timezone.now()
+    claimed = unclaimed_deliveries(delivery_id).filter(
+        next_attempt_at__lte=now + DUE_TOLERANCE,
+        attempt__lt=settings.COREGIT_EVENT_MAX_ATTEMPTS,
+    ).update(claim=token, claimed_at=now, attempt=F("attempt") + 1)
+    return token if claimed else None
 
 
 def _count_failure(hook: EventHook) -> bool:
@@ -180,5 +207,5 @@ def event_delivery_redeliver(*, delivery: EventDelivery) -> EventDelivery:
     again = EventDelivery.objects.create(
         hook=delivery.hook, event_type=delivery.event_type, message_id=delivery.message_id,
         payload=delivery.payload, redelivery_of=delivery.pk)
-    transaction.on_commit(lambda: _publish(again.pk))
+    transaction.on_commit(lambda: publish_delivery(again.pk))
     return again

@@ -36,6 +36,11 @@ RUN_DURATION = Histogram(
     "Seconds a finished run spent per phase: queued (created to started), running (started to "
     "completed) and total (created to completed).",
     ["phase", "provider", "direction"], buckets=DURATION_BUCKETS)
+PHASE_DURATION = Histogram(
+    "coregit_sync_phase_duration_seconds",
+    "Seconds a run spent in one stretch of an execution phase (resolving, fetching, indexing, "
+    "writing, uploading, updating refs), observed when the phase ends.",
+    ["phase", "provider", "direction"], buckets=(0.01, 0.05, *DURATION_BUCKETS))
 WEBHOOK_DELIVERIES = Counter(
     "coregit_webhook_deliveries", "Provider webhook deliveries received, by result.",
     ["provider", "result"])
@@ -50,6 +55,10 @@ def run_finished(*, status: str, provider: str, direction: str,
     RUNS_FINISHED.labels(status, provider, direction).inc()
     for phase, seconds in phases.items():
         RUN_DURATION.labels(phase, provider, direction).observe(max(seconds, 0.0))
+
+
+def run_phase_ended(*, phase: str, provider: str, direction: str, seconds: float) -> None:
+    PHASE_DURATION.labels(phase, provider, direction).observe(max(seconds, 0.0))
 
 
 def webhook_delivery(*, provider: str, status: int, body: Mapping) -> None:

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.responses import list_shape
 from core.serializers import StrictCharField, StrictSerializer
 
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$"
@@ -33,9 +34,4 @@ class RepoSerializer(serializers.Serializer):
         ref_name = "Repo"
 
 
-class RepoListSerializer(serializers.Serializer):
-    repos = RepoSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
-
-    class Meta:
-        ref_name = "RepoList"
+RepoListSerializer = list_shape("RepoList", "repos", RepoSerializer, paged=True)

@@ -23,7 +23,7 @@ from core.serializers import (
 from repos.apis import RepoScopedMixin, page_query
 from repos.serializers import PageQuerySerializer
 from sync import config_services, run_services, selectors
-from sync.bodies import config_body, run_body, trigger_body
+from sync.bodies import config_body, run_body, trigger_body, warnings_of
 from sync.models import Direction, SyncRun
 from sync.serializers import (
     RunErrorSerializer,
@@ -183,12 +183,13 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
         if args["wait"] and not run_services.sync_run_unpublished(run):
             run = _wait_for(run, settings.COREGIT_SYNC_WAIT_SECONDS)
         if not run.finished:
-            body = {"run_id": run.id, "status": run.status}
-            if run_services.sync_run_unpublished(run):
-                body["warnings"] = [run_services.QUEUE_UNREACHABLE]
+            unpublished = run_services.sync_run_unpublished(run)
+            body = {"run_id": run.id, "status": run.status,
+                    **warnings_of(run, *([run_services.QUEUE_UNREACHABLE] if unpublished else []))}
             return Response(body, status=202)
         if run.status == SyncRun.Status.ERROR:
-            body = {"error": run.message, "code": run.error_code, "run_id": run.id}
+            body = {"error": run.message, "code": run.error_code, "run_id": run.id,
+                    **warnings_of(run)}
             if run.refs is not None:
                 body["refs"] = run.refs
             return Response(body, status=http_status_for_code(run.error_code))

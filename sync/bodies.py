@@ -50,6 +50,7 @@ def trigger_body(run: SyncRun) -> dict:
         "direction": run.direction,
         "run_id": run.id,
         **_refs(run),
+        **warnings_of(run),
     }
 
 
@@ -71,7 +72,15 @@ def run_body(run: SyncRun) -> dict:
         "progress": run.progress,
         "error_code": run.error_code or None,
         **_refs(run),
+        "warnings": list(run.warnings or []),
     }
+
+
+def warnings_of(run: SyncRun, *extra: str) -> dict:
+    """``{"warnings": [...]}`` when the run (or the trigger, ``extra``) has any, else nothing:
+    what could not be represented exactly, and a queue that could not be reached."""
+    found = [*(run.warnings or []), *extra]
+    return {"warnings": found} if found else {}
 
 
 def _refs(run: SyncRun) -> dict:

@@ -107,7 +107,8 @@ def _api_exporters() -> dict[str, Callable]:
 
 
 def execute(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
-    recorder = RunProgressRecorder(run.pk, run.worker)
+    recorder = RunProgressRecorder(run.pk, run.worker, provider=config.provider,
+                                   direction=run.direction)
     with recorder.running(), progress.reporting(recorder):
         progress.phase(progress.RESOLVING)
         if config.mode == SyncConfig.Mode.MIRROR:

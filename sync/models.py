@@ -129,6 +129,8 @@ class SyncRun(models.Model):
     files_changed = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
     refs = models.JSONField(null=True, blank=True)  # mirror runs: [{ref, old_sha, new_sha, status}]
+    # What the run could not represent exactly on the other side (one sentence each).
+    warnings = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True, default="")  # the current claim
     # "<machine>:<pid>" of the process holding the claim, so a worker on the same machine can see

@@ -53,11 +53,13 @@ def fail(run: SyncRun, config: SyncConfig, exc: CoregitError) -> SyncRun:
     """End ``run`` in error (``config`` is re-read under its lock; only its id is used)."""
 
     refs = getattr(exc, "refs", None)  # a mirror run that refused some refs updated the others
+    extra = {"refs": refs} if refs is not None else {}
+    if warnings := getattr(exc, "warnings", None):
+        extra["warnings"] = list(warnings)
 
     def record() -> None:
         with transaction.atomic():
-            ended = _fail_locked(run, exc, config,
-                                 **({"refs": refs} if refs is not None else {}))
+            ended = _fail_locked(run, exc, config, **extra)
             if ended and refs is not None:
                 _record_ref_states(run, config, refs)
 
@@ -140,7 +142,7 @@ def _record_success(run: SyncRun, config: SyncConfig, result: SyncResult) -> Non
         if not _finish(run, status=result.status, remote_sha=result.remote_sha,
                        commit_sha=result.commit_sha, files_changed=result.files_changed,
                        deleted=result.deleted, message=result.message, completed_at=now,
-                       error_code="", refs=result.refs):
+                       error_code="", refs=result.refs, warnings=list(result.warnings)):
             return
         sync_events.run_finished(run)
         transaction.on_commit(partial(run_observe, run.pk), robust=True)

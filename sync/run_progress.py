@@ -18,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.fmt import iso
+from observability import series
 from sync.engine.progress import ProgressTally
 from sync.models import SyncRun
 
@@ -28,11 +29,20 @@ INTERVAL_SECONDS = 1.0
 class RunProgressRecorder(ProgressTally):
     """A ``ProgressSink`` writing ``SyncRun.progress`` from its own thread (throttled)."""
 
-    def __init__(self, run_id: str, claim: str, *, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, run_id: str, claim: str, *, interval: float = INTERVAL_SECONDS,
+                 provider: str = "", direction: str = "") -> None:
         super().__init__()
         self._rows = SyncRun.objects.filter(pk=run_id, worker=claim)
         self._interval = interval
+        self._labels = (provider, direction)
         self.writes = 0
+
+    def phase_ended(self, name: str, seconds: float) -> None:
+        try:
+            series.run_phase_ended(phase=name, provider=self._labels[0],
+                                   direction=self._labels[1], seconds=seconds)
+        except Exception:  # noqa: BLE001 - metrics are best effort; the run goes on
+            logger.warning("observing the %s phase failed", name, exc_info=True)
 
     def flush(self) -> None:
         """Write the current figures if anything changed since the last write."""
@@ -67,6 +77,7 @@ class RunProgressRecorder(ProgressTally):
         try:
             yield self
         finally:
+            self.end_phase()
             stop.set()
             thread.join(timeout=10)
             try:

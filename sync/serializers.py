@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.responses import list_shape
 from sync.models import Direction, SyncConfig, SyncRun
 
 SHA = {"allow_null": True, "help_text": "A commit sha, or null."}
@@ -18,6 +19,16 @@ class RefOutcomeSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "RefOutcome"
+
+
+def warnings_field(*, required: bool = False) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(), required=required,
+        help_text="What the run could not represent exactly on the other side (e.g. a path an "
+                  "API cannot write, a ref name this service cannot hold), one sentence each; "
+                  "on a queued trigger, also a queue that could not be reached. "
+                  + ("Empty when there is nothing to report." if required
+                     else "Present only when there is something to report."))
 
 
 def refs_field() -> serializers.ListField:
@@ -87,6 +98,7 @@ class TriggerResultSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=Direction.values)
     run_id = serializers.CharField()
     refs = refs_field()
+    warnings = warnings_field()
 
     class Meta:
         ref_name = "TriggerResult"
@@ -95,6 +107,7 @@ class TriggerResultSerializer(serializers.Serializer):
 class RunQueuedSerializer(serializers.Serializer):
     run_id = serializers.CharField()
     status = serializers.ChoiceField(choices=SyncRun.Status.values)
+    warnings = warnings_field()
 
     class Meta:
         ref_name = "RunQueued"
@@ -108,6 +121,7 @@ class RunErrorSerializer(serializers.Serializer):
     details = serializers.DictField(required=False, child=serializers.JSONField())
     run_id = serializers.CharField(required=False, help_text="The run that failed.")
     refs = refs_field()
+    warnings = warnings_field()
 
     class Meta:
         ref_name = "RunError"
@@ -133,17 +147,13 @@ class RunSerializer(serializers.Serializer):
     error_code = serializers.CharField(allow_null=True,
                                        help_text="The error's stable code, for a failed run.")
     refs = refs_field()
+    warnings = warnings_field(required=True)
 
     class Meta:
         ref_name = "SyncRun"
 
 
-class RunHistorySerializer(serializers.Serializer):
-    runs = RunSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
-
-    class Meta:
-        ref_name = "SyncRunHistory"
+RunHistorySerializer = list_shape("SyncRunHistory", "runs", RunSerializer, paged=True)
 
 
 class WebhookSecretSerializer(serializers.Serializer):
@@ -164,11 +174,7 @@ class BackupSerializer(serializers.Serializer):
         ref_name = "Backup"
 
 
-class BackupListSerializer(serializers.Serializer):
-    backups = BackupSerializer(many=True)
-
-    class Meta:
-        ref_name = "BackupList"
+BackupListSerializer = list_shape("BackupList", "backups", BackupSerializer)
 
 
 class BackupRestoredSerializer(serializers.Serializer):

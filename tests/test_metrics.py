@@ -72,6 +72,17 @@ def test_a_real_sync_shows_in_runs_durations_and_worker_heartbeats(
         value(before, "coregit_sync_run_duration_seconds_sum", phase="total", **RUN)
     run = SyncRun.objects.get()
     assert total == pytest.approx((run.completed_at - run.created_at).total_seconds(), abs=1e-3)
+    # Every stretch of an execution phase the run went through is one observation.
+    passed = run.progress["phases"]
+    assert {"resolving", "fetching", "writing"} <= set(passed), passed
+    phase_seconds = 0.0
+    for phase in set(passed):
+        count, sum_ = ("coregit_sync_phase_duration_seconds_" + s for s in ("count", "sum"))
+        assert value(after, count, phase=phase, **RUN) - value(before, count, phase=phase, **RUN) \
+            == passed.count(phase), phase
+        phase_seconds += value(after, sum_, phase=phase, **RUN) - value(before, sum_, phase=phase,
+                                                                        **RUN)
+    assert 0 < phase_seconds <= (run.completed_at - run.started_at).total_seconds()
     assert value(after, "coregit_sync_runs", status="success", **RUN) == 1
     assert value(after, "coregit_sync_oldest_queued_run_age_seconds") == 0
 

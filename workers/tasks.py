@@ -58,3 +58,10 @@ def event_delivery_send(self, delivery_id: str) -> None:
     countdown = event_delivery_attempt(delivery_id=delivery_id)
     if countdown is not None:
         raise self.retry(countdown=countdown)
+
+
+@shared_task(name="workers.reap_event_deliveries")
+def reap_event_deliveries() -> dict:
+    from events.delivery_reaper import event_deliveries_reap
+
+    return event_deliveries_reap()

@@ -127,3 +127,20 @@ class GitLabApi(ProviderClient, Protocol):
         start_sha: str | None = None,
         force: bool = False,
     ) -> RemoteCommit: ...
+
+
+class Pausing:
+    """What every content pacer shares: sleeping through a wait (its own pacing, or a provider's
+    Retry-After through ``backoff``) and counting the seconds slept in ``slept``. Subclasses set
+    ``sleep`` (injectable, so tests run instantly) and ``slept``."""
+
+    sleep: Callable[[float], None]
+    slept: float
+
+    def backoff(self, seconds: float) -> None:
+        self._pause(seconds)
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleep(seconds)
+            self.slept += seconds

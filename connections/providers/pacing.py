@@ -27,6 +27,8 @@ from limits import parse
 from limits.storage import MovingWindowSupport, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from connections.providers.base import Pausing
+
 # GitHub allows 80 a minute, counted when requests arrive; the window here counts them when they
 # leave, and a thread may be held up (GIL, a loaded machine) between its turn and its send, or
 # another worker's clock may run a little ahead. Two requests and two seconds of margin absorb it.
@@ -34,7 +36,7 @@ GITHUB_CONTENT_LIMIT = "78 per 62 seconds"
 MIN_WAIT = 0.05
 
 
-class SharedPacer:
+class SharedPacer(Pausing):
     """Blocks ``acquire()`` until the shared window has room, then records the request in it."""
 
     def __init__(self, storage: Storage, key: str, *, limit: str = GITHUB_CONTENT_LIMIT,
@@ -50,13 +52,6 @@ class SharedPacer:
             # Jitter: processes woken by the same expiring entry do not all retry at once.
             self._pause(max(reset - time.time(), MIN_WAIT) + random.uniform(0, 0.2))  # noqa: S311
 
-    def backoff(self, seconds: float) -> None:
-        self._pause(seconds)
-
-    def _pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self.sleep(seconds)
-            self.slept += seconds
 
 
 class SQLiteWindowStorage(Storage, MovingWindowSupport):

@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 from dulwich.repo import Repo
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connections.providers.base import LazyBlob, RemoteCommit
+from connections.providers.base import LazyBlob, Pausing, RemoteCommit
 from connections.providers.streaming import is_text  # noqa: F401  (re-exported)
 from core.errors import Diverged, NotFound, ProviderRateLimited, ProviderUnavailable, Unrepresentable
 from repos import storage
@@ -146,7 +146,7 @@ class ContentPacer(Protocol):
     def backoff(self, seconds: float) -> None: ...
 
 
-class Pacer:
+class Pacer(Pausing):
     """Keeps content-creating calls under ``per_minute`` in any 60 s window (thread-safe).
 
     In-process only: the engine's default when nothing shared is injected. The clock and the
@@ -176,13 +176,6 @@ class Pacer:
                 self._times.popleft()
             self._times.append(self.clock())
 
-    def backoff(self, seconds: float) -> None:
-        self._pause(seconds)
-
-    def _pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self.sleep(seconds)
-            self.slept += seconds
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -44,7 +44,8 @@ def run_mirror_export(req: MirrorRequest, session: requests.Session) -> SyncResu
         plan = [_plan(repo, req, ref, local.get(ref), remote.get(ref)) for ref in sorted(names)]
         received = _keep_remote_tips(repo, client, req, wanted, plan)
         _push(repo, client, req, plan)
-        return branch_result(repo, req, plan, received=received, verb="Mirror export to")
+        return branch_result(repo, req, plan, received=received, verb="Mirror export to",
+                             warnings=wanted.warnings("the remote's"))
 
 
 def _plan(repo: Repo, req: MirrorRequest, ref: bytes, local: bytes | None,

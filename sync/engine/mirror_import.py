@@ -38,7 +38,8 @@ def run_mirror_import(req: MirrorRequest, session: requests.Session) -> SyncResu
             names = set(remote) | (set(local) if req.prune else set())
             outcomes = [_apply(repo, req, ref, local.get(ref), remote.get(ref), stamp)
                         for ref in sorted(names)]
-        return branch_result(repo, req, outcomes, received=received, verb="Mirror import from")
+        return branch_result(repo, req, outcomes, received=received, verb="Mirror import from",
+                             warnings=wanted.warnings("the remote's"))
 
 
 def _apply(repo: Repo, req: MirrorRequest, ref: bytes, local: bytes | None,

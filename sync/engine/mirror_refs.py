@@ -64,9 +64,10 @@ CHANGED = ("created", "updated", "deleted", "backed_up")
 class RefsDiverged(Diverged):
     """Some refs were refused (the others were updated); ``refs`` lists every outcome."""
 
-    def __init__(self, message: str, refs: list[dict]) -> None:
+    def __init__(self, message: str, refs: list[dict], warnings: list[str] | None = None) -> None:
         super().__init__(message)
         self.refs = refs
+        self.warnings = warnings or []
 
 
 def utc_stamp(now: datetime | None = None) -> str:
@@ -183,15 +184,17 @@ def _pack_sink(repo: Repo, *, thin: bool) -> Iterator[_PackSink]:
 
 
 def branch_result(repo: Repo, req: MirrorRequest, outcomes: list[RefOutcome], *,
-                  received: int, verb: str) -> SyncResult:
-    """The seed's fields for the config's branch plus the per-ref list; refused refs raise."""
+                  received: int, verb: str, warnings: list[str] | None = None) -> SyncResult:
+    """The seed's fields for the config's branch plus the per-ref list; refused refs raise.
+    ``warnings``: what the run could not represent exactly (kept on the error too)."""
     refs = [o.as_dict() for o in outcomes]
     diverged = [o.ref for o in outcomes if o.status == "diverged"]
     if diverged:
         raise RefsDiverged(
             f"{verb} refused for {len(diverged)} diverged ref(s): {', '.join(diverged)} "
             '(the other refs were updated). Trigger with "force": true or set '
-            '"overwrite_diverged": true to overwrite them after keeping a backup ref.', refs)
+            '"overwrite_diverged": true to overwrite them after keeping a backup ref.', refs,
+            warnings)
     mine = next((o for o in outcomes if o.ref == storage.branch_ref(req.branch).decode()), None)
     changed = any(o.status in CHANGED for o in outcomes)
     files = deleted = 0
@@ -204,7 +207,7 @@ def branch_result(repo: Repo, req: MirrorRequest, outcomes: list[RefOutcome], *,
     summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no matching refs"
     return SyncResult("success" if changed else "skipped", sha, sha, files, deleted,
                       message=f"{verb} {req.remote_label}: {summary}", bytes_received=received,
-                      refs=refs)
+                      refs=refs, warnings=list(warnings or []))
 
 
 def _tree(repo: Repo, sha: str | None) -> bytes | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -44,20 +45,44 @@ class ProgressTally:
     """A thread-safe sink that keeps the figures: the phase, the phases passed, the counters.
 
     ``take()`` hands out a copy when something changed since the last one (for a throttled writer).
+    Each stretch of a phase is timed: when the phase changes (and at ``end_phase()``, when the run
+    is over) ``phase_ended`` gets the phase left and its seconds; subclasses observe them.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._state: dict = {"phase": None, "phases": []}
         self._dirty = False
+        self._since: float | None = None  # when the current phase began (None: none open)
 
     def phase(self, name: str, **totals: int) -> None:
+        ended = None
         with self._lock:
             if self._state["phase"] != name:
+                ended = self._close_phase()
                 self._state["phase"] = name
                 self._state["phases"].append(name)
+                self._since = time.monotonic()
             self._state.update(totals)
             self._dirty = True
+        if ended:
+            self.phase_ended(*ended)
+
+    def end_phase(self) -> None:
+        """The run is over: time the phase it ended in (the figures keep naming it)."""
+        with self._lock:
+            ended = self._close_phase()
+        if ended:
+            self.phase_ended(*ended)
+
+    def _close_phase(self) -> tuple[str, float] | None:
+        if self._since is None or self._state["phase"] is None:
+            return None
+        seconds, self._since = time.monotonic() - self._since, None
+        return self._state["phase"], seconds
+
+    def phase_ended(self, name: str, seconds: float) -> None:
+        """A stretch of phase ``name`` lasted ``seconds`` (called outside the lock)."""
 
     def add(self, **counts: int) -> None:
         with self._lock:

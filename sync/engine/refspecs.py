@@ -10,6 +10,8 @@ from fnmatch import fnmatchcase
 
 from dulwich.refs import check_ref_format
 
+from repos.validation import pushed_ref_error
+
 HEADS = b"refs/heads/"
 TAGS = b"refs/tags/"
 PEELED = b"^{}"
@@ -40,11 +42,15 @@ def patterns_error(patterns: object) -> str | None:
 
 
 class RefFilter:
-    """Matches full ref names (bytes) against the branch patterns and the tags switch."""
+    """Matches full ref names (bytes) against the branch patterns and the tags switch.
+
+    ``select`` leaves out matching names this service cannot hold (git accepts names that are not
+    UTF-8, which our API and push hook refuse); ``refused`` keeps them, to warn about."""
 
     def __init__(self, branches: list[str], tags: bool) -> None:
         self._patterns = [p.encode() for p in branches]
         self._tags = tags
+        self.refused: dict[bytes, str] = {}
 
     def __call__(self, ref: bytes) -> bool:
         if ref.endswith(PEELED):
@@ -55,7 +61,21 @@ class RefFilter:
         return self._tags and ref.startswith(TAGS)
 
     def select(self, refs: dict[bytes, bytes | None]) -> dict[bytes, bytes]:
-        return {ref: sha for ref, sha in refs.items() if sha and self(ref)}
+        chosen = {}
+        for ref, sha in refs.items():
+            if not sha or not self(ref):
+                continue
+            if problem := pushed_ref_error(ref):
+                self.refused[ref] = problem
+            else:
+                chosen[ref] = sha
+        return chosen
+
+    def warnings(self, where: str) -> list[str]:
+        """One line per matching ref left out: ``where`` says which side holds it."""
+        return [f"{ref.decode('utf-8', 'backslashreplace')}: {where} ref name cannot be "
+                f"represented here ({problem}); not mirrored"
+                for ref, problem in sorted(self.refused.items())]
 
     @property
     def prefixes(self) -> list[bytes]:
