@@ -33,5 +33,6 @@ bench: venv
 	$(BIN)/python -m bench.import_vs_clone
 	$(BIN)/python -m bench.export_github
 	$(BIN)/python -m bench.export_memory
+	$(BIN)/python -m bench.export_scale
 	$(BIN)/python -m bench.mirror_vs_clone
 	$(BIN)/python -m bench.run_progress

@@ -1,7 +1,8 @@
 """A first export of 100,000 files / 1 GB to the GitHub and GitLab fakes, API path and push path.
 
     python -m bench.export_scale [--files 100000 --mb 1024] [--paths push,api] [--latency 0.05]
-                                 [--bandwidth-mb 12.5] [--providers github,gitlab] [--rounds 1]
+                                 [--bandwidth-mb 12.5] [--providers github,gitlab] [--rounds 3]
+                                 [--keep DIR]
 
 Each fake (tests/fakes, stateful, real bare repositories) runs in its own process behind a real
 HTTP server on 127.0.0.1 that adds ``--latency`` to every request and reads request bodies at
@@ -32,6 +33,7 @@ import multiprocessing
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -201,6 +203,7 @@ def main() -> None:
     ap.add_argument("--providers", default="github,gitlab")
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--bandwidth-mb", type=float, default=12.5)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", help="build the content here once and reuse it on later runs")
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--provider")
@@ -224,10 +227,21 @@ def main() -> None:
         print(f"content: {content['files']} files ({content['binary']} binary), "
               f"{content['bytes'] / 2**20:.0f} MB, built in {time.perf_counter() - started:.1f}s;"
               f" latency {args.latency * 1000:.0f} ms, bandwidth {args.bandwidth_mb} MB/s")
-        for provider in args.providers.split(","):
-            for path in args.paths.split(","):
-                r = run_one(provider, path, local, tmp, args)
-                _print(provider, path, r, lower_bound(provider, path, content), args)
+        ratios: dict[tuple[str, str], list[dict]] = {}
+        for n in range(args.rounds):  # rounds interleave providers and paths (a loaded machine)
+            print(f"-- round {n + 1}/{args.rounds}")
+            for provider in args.providers.split(","):
+                for path in args.paths.split(","):
+                    r = run_one(provider, path, local, tmp, args)
+                    bound = lower_bound(provider, path, content)
+                    ratios.setdefault((provider, path), []).append(
+                        _print(provider, path, r, bound, args))
+        print(f"-- medians of {args.rounds} rounds (ratio to the bound; target <= 1.10 for "
+              "requests, <= 1 for RSS and wall)")
+        for (provider, path), runs in ratios.items():
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            print(f"{provider:6} {path:4} requests {med['requests']:.3f}  RSS {med['rss']:.2f}  "
+                  f"wall {med['wall']:.2f}")
 
 
 if __name__ == "__main__":
