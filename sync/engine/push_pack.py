@@ -76,7 +76,8 @@ def git_pack(git: str, repo_path: str, commit: Commit, tree: bytes, base: bytes 
     ``commit`` appended: the object count and the trailing checksum are rewritten."""
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
-            [git, "pack-objects", "--revs", "--stdout", "-q"], cwd=repo_path,
+            [git, f"--git-dir={repo_path}", "-c", f"safe.directory={repo_path}", "pack-objects",
+             "--revs", "--stdout", "-q"], cwd=repo_path,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
         try:
             assert proc.stdin is not None and proc.stdout is not None
