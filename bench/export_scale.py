@@ -136,7 +136,8 @@ def worker(args: argparse.Namespace) -> None:
     started, start = time.perf_counter(), time.monotonic()  # monotonic: the fake's clock too
     if args.path == "push":
         with requests.Session() as session:
-            result = export_push.run_export(req, session)
+            result = export_push.run_export(req, session,
+                                            git=None if args.no_git else export_push.GIT)
     else:
         engine = export_github if args.provider == "github" else export_gitlab
         result = engine.run_export(req, client, pacer=Pacer(per_minute=10**9))
@@ -157,7 +158,8 @@ def run_one(provider: str, path: str, local: Path, tmp: Path, args) -> dict:
         host = parent.recv()
         out = subprocess.run(
             [sys.executable, "-m", "bench.export_scale", "--worker", "--provider", provider,
-             "--host", host, "--local", str(local), "--path", path],
+             "--host", host, "--local", str(local), "--path", path]
+            + (["--no-git"] if args.no_git else []),
             check=True, capture_output=True, text=True, cwd=ROOT)
         report = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
@@ -204,6 +206,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--bandwidth-mb", type=float, default=12.5)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-git", action="store_true", help="push path: dulwich writes the pack")
     ap.add_argument("--keep", help="build the content here once and reuse it on later runs")
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--provider")
