@@ -7,6 +7,9 @@ with the same message and ``Coregit-Sync-Local-Sha`` trailer. The push names the
 the expected old value and is never forced: a remote that moved meanwhile refuses it, the run
 fails with ``RefConflict`` and nothing is overwritten.
 
+A branch missing on the remote gets a root commit, as GitHub's API path does (GitLab's API path
+starts it from the default branch, which a ref advertisement does not name).
+
 Requests: one receive-pack ref advertisement and one receive-pack POST. Every decision (refuse,
 recover, skip, what to send) is made between the two, from the advertised tip; only a tip this
 export did not record is fetched first (depth 1), to check it is Coregit's own work.
