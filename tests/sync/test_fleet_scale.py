@@ -148,3 +148,33 @@ def test_history_and_admin_lists_cost_the_same_queries_for_3_and_30_rows(api, or
             row.append(len(queries))
         counts.append(row)
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polling_a_snapshot_import_with_nothing_new_is_one_ls_refs(
+        api, repo, git_remote, git_config, live_worker):
+    """Counted at the real ``git http-backend``. (Mirror configs: test_mirror_auto_import.)"""
+    from tests.sync.mirror.history import wait_all_finished
+
+    git_remote.work.write("a.txt", "a\n")
+    git_remote.work.commit("first")
+    git_remote.work.push()
+    first = api.post("/v1/repos/app/sync", {"sync_id": git_config["id"]}, format="json")
+    assert first.status_code == 200 and first.json()["synced"] is True, first.json()
+    api.patch("/v1/repos/app/sync/config", {"poll_interval_minutes": 5}, format="json")
+
+    def poll(minutes: int) -> list[str]:
+        git_remote.server.stats.reset()
+        assert auto.sync_poll_due(now=timezone.now() + timedelta(minutes=minutes)) == 1
+        wait_all_finished()
+        return [method for method, path, _ in git_remote.server.stats.requests
+                if "upload-pack" in path]
+
+    # The capability advertisement (GET) and one ls-refs (POST): no pack is asked for.
+    assert poll(6) == ["GET", "POST"]
+    assert SyncRun.objects.filter(trigger="schedule").get().status == "skipped"
+    git_remote.work.write("a.txt", "b\n")
+    git_remote.work.commit("second")
+    git_remote.work.push()
+    assert poll(12) == ["GET", "POST", "POST"]  # ls-refs, then the fetch of the new commit
+    assert SyncRun.objects.filter(trigger="schedule", status="success").count() == 1
