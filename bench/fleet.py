@@ -40,21 +40,24 @@ def old_tick(*, now) -> int:
     return queued
 
 
-def counted(tick, now) -> tuple[int, int, float]:
-    """(configs due, statements sent to the database, seconds) of one tick."""
+def counted(tick, now) -> tuple[int, int, float, float]:
+    """(configs due, statements sent to the database, seconds, of which in the database)."""
     from django.db import connection
 
     statements = []
 
     def count(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append(time.perf_counter() - start)
 
     with connection.execute_wrapper(count):
         start = time.perf_counter()
         due = tick(now=now)
         elapsed = time.perf_counter() - start
-    return due, len(statements), elapsed
+    return due, len(statements), elapsed, sum(statements)
 
 
 def reset() -> None:
@@ -79,14 +82,16 @@ def tick_bench(org, sizes: list[int], before: bool) -> None:
             reset()
             make_fleet(org, n, prefix=f"f{n}")
             now = timezone.now()
-            due, queries, secs = counted(tick, now)
+            first = counted(tick, now)
             queue.purge()
             again = counted(tick, now + timedelta(minutes=1))  # nothing due a minute later
             later = counted(tick, now + timedelta(minutes=6))  # all due again, runs present
             queue.purge()
-            print(f"{label:6} {n:>6} configs: first tick {due} due, {queries} queries, "
-                  f"{secs:.2f}s | next minute {again[0]} due, {again[1]} queries, {again[2]:.2f}s"
-                  f" | 6 min later {later[0]} due, {later[1]} queries, {later[2]:.2f}s")
+            print(f"{label:6} {n:>6} configs: " + " | ".join(
+                f"{when} {due} due, {queries} queries, {secs:.2f}s (database {db:.2f}s)"
+                for when, (due, queries, secs, db) in (("first tick", first),
+                                                       ("next minute", again),
+                                                       ("6 min later", later))))
 
 
 INSERT_RUNS = """
@@ -117,21 +122,25 @@ def explain(sql: str, params=None, *, settings: str = "") -> tuple[str, float]:
     return plan, ms
 
 
-def page_sql(repo, cursor: str | None, limit: int = 20) -> tuple[str, float]:
-    """The page query as the history API runs it, and its median time over 15 calls."""
+def page_sql(repo, cursor: str | None, limit: int = 20) -> tuple[str, list, float]:
+    """The page query as the history API runs it (SQL, params), and its median time over 15."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from core.pagination import paginate
     from sync.selectors import sync_run_history
 
-    times = []
-    for _ in range(15):
-        with CaptureQueriesContext(connection) as queries:
+    times, sent = [], []
+
+    def keep(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        for _ in range(15):
             start = time.perf_counter()
             paginate(sync_run_history(repo=repo), limit=limit, cursor=cursor)
             times.append(time.perf_counter() - start)
-    return queries.captured_queries[-1]["sql"], statistics.median(times) * 1000
+    return *sent[-1], statistics.median(times) * 1000
 
 
 def history_bench(org, configs: int, runs: int) -> None:
@@ -159,10 +168,10 @@ def history_bench(org, configs: int, runs: int) -> None:
     for label, at, cursor in (("first page", repo, None),
                               ("deep page (cursor 80% down)", repo, encode_cursor(*deep)),
                               ("first page of a repository with few runs", typical, None)):
-        sql, median_ms = page_sql(at, cursor)
-        plan, ms = explain(sql)
+        sql, params, median_ms = page_sql(at, cursor)
+        plan, ms = explain(sql, params)
         print(f"\n### {label}: {median_ms:.2f} ms per page through paginate() (median of 15)\n"
-              f"{sql}\n{plan}")
+              f"{sql % tuple(repr(p) for p in params)}\n{plan}")
     created, pk = deep
     old = (SyncRun.objects.filter(repository=repo).order_by("-created_at", "-id")
            .filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk)))
@@ -170,6 +179,28 @@ def history_bench(org, configs: int, runs: int) -> None:
     plan, ms = explain(old_sql, params, settings="DROP INDEX sync_run_repo_history")
     print(f"\n### before: deep page, previous query shape, no (repository, created_at, id) "
           f"index\n{plan}")
+    reaper_bench()
+
+
+def reaper_bench() -> None:
+    """The other beat tick over the runs table: it looks only at unfinished runs."""
+    from django.db import connection, transaction
+
+    from sync.run_reaper import sync_runs_reap
+
+    for label, settings in (("after", ""), ("before", "DROP INDEX sync_run_unfinished")):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                for statement in filter(None, settings.split(";")):
+                    cursor.execute(statement)
+            times = []
+            for _ in range(5):
+                _, queries, secs, _ = counted(lambda now: sync_runs_reap(), None)
+                times.append(secs)
+            transaction.set_rollback(True)
+        how = "without it" if settings else "partial index on unfinished runs"
+        print(f"\n## reaper tick ({label}: {how}): {queries} queries, "
+              f"{statistics.median(times) * 1000:.1f} ms (median of 5)")
 
 
 def main() -> None:
@@ -177,6 +208,7 @@ def main() -> None:
     ap.add_argument("--configs", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=1_000_000)
     ap.add_argument("--before", action="store_true", help="also time the previous tick")
+    ap.add_argument("--parts", default="tick,history")
     args = ap.parse_args()
     with bench_database("fleet"):
         from accounts.models import Organization
@@ -184,8 +216,10 @@ def main() -> None:
 
         app.conf.task_default_queue = QUEUE  # this benchmark's own queue; no worker reads it
         org = Organization.objects.create(name="Fleet", slug="fleet")
-        tick_bench(org, [100, args.configs], args.before)
-        history_bench(org, args.configs, args.runs)
+        if "tick" in args.parts:
+            tick_bench(org, [100, args.configs], args.before)
+        if "history" in args.parts:
+            history_bench(org, args.configs, args.runs)
 
 
 if __name__ == "__main__":
