@@ -50,15 +50,15 @@ def sync_poll_due(*, now: datetime | None = None) -> int:
     the queued runs they coalesce with; one inserts the new runs. The broker then gets one message
     per new run. Returns how many configs were due (new runs plus coalesced ones).
     """
-    now = now or timezone.now()
+    published = timezone.now()  # ``now`` (tests move it) decides what is due, not this stamp
     with transaction.atomic():
-        configs = list(_due_configs(now))
+        configs = list(_due_configs(now or published))
         if not configs:
             return 0
         waiting = _queued_runs({c.pk for c in configs})
-        fresh = [_scheduled_run(c, now) for c in configs if c.pk not in waiting]
+        fresh = [_scheduled_run(c, published) for c in configs if c.pk not in waiting]
         SyncRun.objects.bulk_create(fresh)
-        lost = _lost_messages(list(waiting.values()), now)
+        lost = _lost_messages(list(waiting.values()), published)
         publish_after_commit(fresh + lost)
     return len(configs)
 
