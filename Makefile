@@ -29,9 +29,11 @@ test: venv services
 lint: venv
 	$(BIN)/ruff check .
 
-bench: venv
+bench: venv services
 	$(BIN)/python -m bench.import_vs_clone
 	$(BIN)/python -m bench.export_github
 	$(BIN)/python -m bench.export_memory
 	$(BIN)/python -m bench.mirror_vs_clone
 	$(BIN)/python -m bench.run_progress
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet --before
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet_workers
