@@ -137,7 +137,7 @@ class FastImport:
     """Writes blobs and commits through one ``git fast-import`` process."""
 
     def __init__(self, bare: Path) -> None:
-        self.proc = subprocess.Popen(["git", "fast-import", "--done"], cwd=bare,
+        self.proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=bare,
                                      stdin=subprocess.PIPE, env=GIT_ENV)
         self.out = self.proc.stdin
         self.marks = 0
