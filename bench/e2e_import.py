@@ -11,8 +11,8 @@ benchmark's own). The remote is a workload of bench/workloads.py served by a rea
 ``git http-backend`` on 127.0.0.1. Each round creates a repository, a git credential and a generic
 config through the API, then times ``POST /v1/repos/:slug/sync`` with ``wait: true`` (polling the
 run if the wait ran out) for the first import against ``git clone --bare --depth 1`` of the same
-remote, and, after the remote's ``main`` moves by a 20-file change, the incremental import against
-``git fetch`` in that clone. Who goes first alternates per round. The run's own timestamps (read
+remote, and, as the remote's ``main`` moves by each of six 20-file changes, the incremental import
+against ``git fetch`` in that clone. Who goes first alternates. The run's own timestamps (read
 from the database: the API answers whole seconds) split the incremental time into request to
 queued, queued to started (the broker), started to completed (the work), completed to answered
 (the wait). Idle CPU: the worker's CPU time over an idle window, as a percentage of one core.
@@ -77,29 +77,31 @@ def setup_repo(svc: Service, slug: str, remote: str) -> str:
 
 
 def one_round(svc: Service, wl: Workload, url: str, tmp: Path, n: int) -> dict:
+    """A first import, then every 20-file change in turn, each against git (order alternates)."""
     wl.reset()
     slug = f"bench{n}"
     sync_id = setup_repo(svc, slug, url)
     clone = tmp / f"clone{n}.git"
     authed = url.replace("http://", "http://u:p@")
-    git_first = n % 2 == 1
-    out: dict = {}
-    if git_first:
+    out: dict = {"inc": [], "fetch": [], "split": []}
+    if n % 2:
         out["clone"] = git("clone", "-q", "--bare", "--depth", "1", authed, str(clone))
     out["first"], _, body = trigger(svc, slug, sync_id)
     assert body["remote_sha"] == wl.base, body
-    if not git_first:
+    if not n % 2:
         out["clone"] = git("clone", "-q", "--bare", "--depth", "1", authed, str(clone))
-    wl.advance()
-    if git_first:
-        out["fetch"] = git("fetch", "-q", "origin", "main", cwd=clone)
-    out["inc"], sent, body = trigger(svc, slug, sync_id)
-    assert body["remote_sha"] == wl.change and body["files_changed"] == 20, body
-    if not git_first:
-        out["fetch"] = git("fetch", "-q", "origin", "main", cwd=clone)
-    created, started, completed = svc.run_times(body["run_id"])
-    out.update(to_queued=created - sent, to_started=started - created,
-               work=completed - started, to_answer=sent + out["inc"] - completed)
+    for step in range(len(wl.changes)):
+        sha = wl.advance(step)
+        if (n + step) % 2:
+            out["fetch"].append(git("fetch", "-q", "origin", "main", cwd=clone))
+        took, sent, body = trigger(svc, slug, sync_id)
+        assert body["remote_sha"] == sha and body["files_changed"] == 20, body
+        if not (n + step) % 2:
+            out["fetch"].append(git("fetch", "-q", "origin", "main", cwd=clone))
+        out["inc"].append(took)
+        created, started, completed = svc.run_times(body["run_id"])
+        out["split"].append((created - sent, started - created, completed - started,
+                             sent + took - completed))
     api(svc, "DELETE", f"/repos/{slug}")
     shutil.rmtree(clone)
     return out
@@ -120,7 +122,12 @@ def bench_broker(broker: str, wl: Workload, served: Path, args, tmp: Path) -> di
         trigger(svc, "warmup", warm)  # imports, connections and caches of a fresh worker
         idle = idle_cpu(svc, args.idle_seconds)
         rounds = [one_round(svc, wl, server.url("remote.git"), tmp, n) for n in range(args.rounds)]
-    med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    med = {k: statistics.median(r[k] for r in rounds) for k in ("first", "clone")}
+    for key in ("inc", "fetch"):
+        med[key] = statistics.median(x for r in rounds for x in r[key])
+    splits = [s for r in rounds for s in r["split"]]
+    for i, key in enumerate(("to_queued", "to_started", "work", "to_answer")):
+        med[key] = statistics.median(s[i] for s in splits)
     med["idle_cpu"] = idle
     med["rounds"] = rounds
     return med
@@ -142,8 +149,8 @@ def make_served(tmp: Path, wl: Workload) -> Path:
 
 
 def report(results: dict, args, wl: Workload) -> None:
-    print(f"\nremote: {wl.files} files, {wl.tree_bytes / 2**20:.0f} MiB; {args.rounds} rounds, "
-          f"medians; code: {args.code_root}")
+    print(f"\nremote: {wl.files} files, {wl.tree_bytes / 2**20:.0f} MiB; {args.rounds} rounds of "
+          f"a first import and {len(wl.changes)} incremental ones; medians; code: {args.code_root}")
     print("| broker | first import (ours / git clone --bare --depth 1) | ratio | target "
           "| 20-file incremental (ours / git fetch) | ratio | target | idle worker CPU |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -160,7 +167,8 @@ def report(results: dict, args, wl: Workload) -> None:
         print(f"| {broker} | {m['to_queued']:.3f} | {m['to_started']:.3f} | {m['work']:.3f} "
               f"| {m['to_answer']:.3f} |")
     for broker, m in results.items():
-        per = ", ".join(f"{r['inc']:.3f}/{r['fetch']:.3f}" for r in m["rounds"])
+        per = ", ".join(f"{i:.3f}/{f:.3f}" for r in m["rounds"]
+                        for i, f in zip(r["inc"], r["fetch"], strict=True))
         first = ", ".join(f"{r['first']:.2f}/{r['clone']:.2f}" for r in m["rounds"])
         print(f"{broker} rounds: first {first}; incremental {per}")
 

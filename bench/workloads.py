@@ -10,10 +10,11 @@ bring the total to the size asked for. Both trees share the real part; the 1 GB 
 generated files. Everything goes through ``git fast-import`` with fixed author and dates, so the
 same inputs give the same commit ids; the bare repository is repacked once, as a host's would be.
 
-The remote holds two commits: ``base`` (the tree) on ``refs/heads/main`` and ``change`` (20 files
-modified, spread over real and generated ones) kept under ``refs/bench/change``, which neither
-``git clone`` nor our import fetches. ``Workload.reset()`` / ``Workload.advance()`` move ``main``
-between them, so each benchmark round imports the same first tree and the same 20-file change.
+The remote holds ``base`` (the tree) on ``refs/heads/main`` and a chain of six commits after it,
+each modifying 20 other files spread over real and generated ones, kept under
+``refs/bench/change<N>``, which neither ``git clone`` nor our import fetches.
+``Workload.reset()`` / ``Workload.advance(n)`` move ``main`` between them, so each benchmark round
+imports the same first tree and the same 20-file changes.
 The cache key is a digest of the chosen source files (paths and sizes) and of this script's
 version: a machine whose sources differ builds its own tree, and a rerun reuses the cached one.
 """
@@ -36,11 +37,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench" / "workloads"
-VERSION = 1  # bump when the recipe changes: cached trees of another version are rebuilt
+VERSION = 2  # bump when the recipe changes: cached trees of another version are rebuilt
 FILES = 12_000
 REAL_BYTES = 100 * 1024 * 1024
 MAX_REAL_FILE = 1024 * 1024
 CHANGED = 20
+STEPS = 6  # incremental changes, one after the other
 SEED = 9
 SOURCES = [Path(sysconfig.get_paths()["stdlib"]), Path("/usr/include"), Path("/usr/share/doc"),
            Path("/usr/share/perl5")]
@@ -58,7 +60,7 @@ class Workload:
     files: int
     tree_bytes: int
     base: str  # commit ids
-    change: str
+    changes: list[str]
 
     @property
     def bare(self) -> Path:
@@ -72,9 +74,10 @@ class Workload:
         """``main`` at the base tree (what a first import fetches)."""
         self._set_main(self.base)
 
-    def advance(self) -> None:
-        """``main`` at the 20-file change (what an incremental import fetches)."""
-        self._set_main(self.change)
+    def advance(self, step: int) -> str:
+        """``main`` at the ``step``-th 20-file change (what an incremental import fetches)."""
+        self._set_main(self.changes[step])
+        return self.changes[step]
 
 
 def real_files() -> Iterator[tuple[Path, str, int]]:
@@ -176,30 +179,34 @@ def build(root: Path, size_mb: int, real: list[tuple[Path, str, int]]) -> Worklo
     real_bytes = sum(size for _, _, size in real)
     sizes = generated_sizes(FILES - len(real), max(0, size_mb * 1024 * 1024 - real_bytes), rng)
     step = FILES // CHANGED
-    picked = {i * step + step // 2 for i in range(CHANGED)}  # spread over real and generated
+    picked = {i * step + (k + 1) * step // (STEPS + 1): k for i in range(CHANGED)
+              for k in range(STEPS)}  # each change: 20 files spread over real and generated
     fi = FastImport(bare)
     tree: list[tuple[str, int]] = []
-    old: dict[str, bytes] = {}
+    old: list[list[tuple[str, bytes]]] = [[] for _ in range(STEPS)]
     for source, path, _ in real:
         data = source.read_bytes()
         if len(tree) in picked:
-            old[path] = data
+            old[picked[len(tree)]].append((path, data))
         tree.append((path, fi.blob(data)))
     for number, size in enumerate(sizes):
         path = f"gen/part{number % 40:02d}/file{number:05d}.{'bin' if number % 4 == 3 else 'c'}"
         data = generated_content(number, size, rng)
         if len(tree) in picked:
-            old[path] = data
+            old[picked[len(tree)]].append((path, data))
         tree.append((path, fi.blob(data)))
     fi.commit("refs/heads/main", "base tree\n", tree)
-    changes = [(path, fi.blob(changed_content(data, n))) for n, (path, data) in
-               enumerate(old.items())]
-    fi.commit("refs/bench/change", f"{len(changes)} files changed\n", changes,
-              parent="refs/heads/main")
+    parent = "refs/heads/main"
+    for k, files in enumerate(old):
+        changes = [(path, fi.blob(changed_content(data, n))) for n, (path, data) in
+                   enumerate(files)]
+        fi.commit(f"refs/bench/change{k}", f"{len(changes)} files changed\n", changes,
+                  parent=parent)
+        parent = f"refs/bench/change{k}"
     fi.done()
     subprocess.run(["git", "repack", "-adq"], cwd=bare, check=True, env=GIT_ENV)
     return Workload(root, size_mb, len(tree), real_bytes + sum(sizes), _rev(bare, "main"),
-                    _rev(bare, "refs/bench/change"))
+                    [_rev(bare, f"refs/bench/change{k}") for k in range(STEPS)])
 
 
 def _rev(bare: Path, ref: str) -> str:
@@ -240,7 +247,7 @@ def main() -> None:
     wl = workload(args.size)
     pack = sum(p.stat().st_size for p in (wl.bare / "objects" / "pack").glob("*.pack"))
     print(f"{wl.bare}: {wl.files} files, {wl.tree_bytes / 2**20:.0f} MiB of content, "
-          f"packed {pack / 2**20:.0f} MiB; base {wl.base[:12]}, change {wl.change[:12]}")
+          f"packed {pack / 2**20:.0f} MiB; base {wl.base[:12]}, {len(wl.changes)} changes")
 
 
 if __name__ == "__main__":
