@@ -161,7 +161,7 @@ def report(results: dict, args, wl: Workload) -> None:
               f"| {m['inc'] / m['fetch']:.2f} | ≤ {inc_t} | {m['idle_cpu']:.1f} % |")
     print("\nincremental, where the time goes (medians, seconds):")
     print("| broker | request → queued | queued → started (broker) | started → completed (work) "
-          "| completed → answered (wait) |")
+          "| completed → answered (finish + wait) |")
     print("| --- | --- | --- | --- | --- |")
     for broker, m in results.items():
         print(f"| {broker} | {m['to_queued']:.3f} | {m['to_started']:.3f} | {m['work']:.3f} "
