@@ -47,20 +47,23 @@ def api(svc: Service, method: str, path: str, **body) -> dict:
 
 def trigger(svc: Service, slug: str, sync_id: str) -> tuple[float, float, dict]:
     """Trigger with ``wait: true`` and wait for the run's end; (seconds, epoch sent, body)."""
+    headers = {"x-api-key": svc.key}
     sent, start = time.time(), time.perf_counter()
     resp = requests.post(f"{svc.base}/v1/repos/{slug}/sync", json={"sync_id": sync_id},
-                         headers={"x-api-key": svc.key}, timeout=3600)
+                         headers=headers, timeout=3600)
     body = resp.json()
-    while resp.status_code == 202:  # the server's wait ran out: poll the run, as a client would
-        time.sleep(0.05)
-        resp = requests.get(f"{svc.base}/v1/repos/{slug}/sync/runs/{body['run_id']}",
-                            headers={"x-api-key": svc.key}, timeout=60)
-        if resp.json()["status"] not in ("queued", "running"):
-            break
-        resp.status_code = 202
+    if resp.status_code == 202:  # the server's wait ran out: poll the run, as a client would
+        run_url = f"{svc.base}/v1/repos/{slug}/sync/runs/{body['run_id']}"
+        while body.get("status") in ("queued", "running"):
+            time.sleep(0.05)
+            body = requests.get(run_url, headers=headers, timeout=60).json()
+        body["run_id"] = body["id"]
+        ok = body["status"] == "success"
+    else:
+        ok = resp.status_code == 200
     took = time.perf_counter() - start
-    if resp.status_code != 200:
-        raise SystemExit(f"trigger of {slug}: {resp.status_code} {resp.text[:500]}")
+    if not ok:
+        raise SystemExit(f"trigger of {slug}: {resp.status_code} {str(body)[:500]}")
     return took, sent, body
 
 
