@@ -225,7 +225,8 @@ def workload(size_mb: int, cache: Path = CACHE) -> Workload:
         wl = Workload(root=root, **json.loads(manifest.read_text()))
         wl.reset()
         return wl
-    shutil.rmtree(root, ignore_errors=True)
+    for stale in cache.glob(f"tree-{size_mb}mb-*"):  # other versions or sources: rebuilt anyway
+        shutil.rmtree(stale, ignore_errors=True)
     partial = root.with_name(root.name + ".building")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
