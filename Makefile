@@ -37,3 +37,5 @@ bench: venv services
 	$(BIN)/python -m bench.run_progress
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet --before
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet_workers
+	$(BIN)/python -m bench.e2e_import --size 150 --rounds 3
+	$(BIN)/python -m bench.e2e_import --size 1024 --rounds 2
