@@ -29,10 +29,14 @@ test: venv services
 lint: venv
 	$(BIN)/ruff check .
 
-bench: venv
+bench: venv services
 	$(BIN)/python -m bench.import_vs_clone
 	$(BIN)/python -m bench.export_github
 	$(BIN)/python -m bench.export_memory
 	$(BIN)/python -m bench.export_scale
 	$(BIN)/python -m bench.mirror_vs_clone
 	$(BIN)/python -m bench.run_progress
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet --before
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet_workers
+	$(BIN)/python -m bench.e2e_import --size 150 --rounds 3
+	$(BIN)/python -m bench.e2e_import --size 1024 --rounds 2

@@ -43,7 +43,11 @@ def paginate(qs: QuerySet, *, limit: int, cursor: str | None) -> tuple[list, str
     qs = qs.order_by("-created_at", "-id")
     if cursor:
         created, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk))
+        # The redundant ``created_at <= created`` is what an index on (…, created_at, id) can
+        # start from: with the OR alone, PostgreSQL walks (and filters out) every newer row, so
+        # page N cost O(N × limit) instead of O(limit).
+        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk),
+                       created_at__lte=created)
     rows = list(qs[: limit + 1])
     if len(rows) > limit:
         last = rows[limit - 1]

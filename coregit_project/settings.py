@@ -159,6 +159,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         processed_folder=str(_broker_dir / "processed"),
         control_folder=str(_broker_dir / "control"),
         store_processed=False,
+        # How often an idle worker looks for a message (kombu's default, 1 s, was most of a
+        # small trigger's wait). A look is one listdir per consumed queue: 20 a second cost
+        # well under 1 % of a core (docs/benchmarks.md, "Import end to end").
+        polling_interval=0.05,
     )
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # named, so tests and metrics can derive their queues from it
 CELERY_TASK_ACKS_LATE = True

@@ -14,6 +14,7 @@ class SyncConfigAdmin(admin.ModelAdmin):
     list_display = ("repository", "provider", "remote", "branch", "direction", "auto_sync",
                     "auto_sync_state", "last_synced_at", "last_error")
     list_filter = ("provider", "direction", "auto_sync", "auto_sync_paused")
+    list_select_related = ("repository__org",)  # a repository's name shows its org's slug
     search_fields = ("remote", "repository__slug", "id")
     exclude = ("webhook_secret_ciphertext",)
     readonly_fields = ("id", "org", "repository", "connection", "provider", "webhook_id",
@@ -66,7 +67,7 @@ class SyncRunAdmin(_ReadOnly):
                     "progress_summary", "files_changed", "deleted", "created_at", "completed_at")
     list_filter = ("status", ("config__provider", admin.ChoicesFieldListFilter), "trigger",
                    "direction", "error_code")
-    list_select_related = ("repository", "config")
+    list_select_related = ("repository__org", "config")
     search_fields = ("id", "repository__slug", "remote_sha", "commit_sha")
     date_hierarchy = "created_at"
 
@@ -84,4 +85,5 @@ class WebhookDeliveryAdmin(_ReadOnly):
     list_display = ("delivery_id", "provider", "event", "config", "outcome", "run",
                     "received_at")
     list_filter = ("provider", "event", "outcome")
+    list_select_related = ("config__repository__org", "run")
     search_fields = ("delivery_id",)

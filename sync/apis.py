@@ -198,13 +198,22 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
 
 def _wait_for(run: SyncRun, seconds: float) -> SyncRun:
     """Poll the run row until it finishes or the wait runs out (the worker does the work)."""
-    deadline = time.monotonic() + seconds
-    delay = 0.05
-    while not run.finished and time.monotonic() < deadline:
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+    start = time.monotonic()
+    deadline = start + seconds
+    while not run.finished and (now := time.monotonic()) < deadline:
+        time.sleep(min(wait_step(now - start), deadline - now))
         run.refresh_from_db()
     return run
+
+
+def wait_step(elapsed: float) -> float:
+    """The next pause: a tenth of the time waited so far, between 10 ms and 0.5 s.
+
+    The answer then comes at most ~10 % (or 10 ms) after the run ends, whatever its length; a
+    wait of 1 s reads the row 35 times, one of 25 s 92 times (a fixed growth factor left pauses
+    of up to 0.5 s after a run of 1 s, a large part of a small import's trigger-to-done).
+    """
+    return min(max(elapsed / 10, 0.01), 0.5)
 
 
 class SyncHistoryApi(RepoScopedMixin, APIView):

@@ -149,6 +149,12 @@ class SyncRun(models.Model):
         indexes = [
             models.Index(fields=["config", "-created_at", "-id"]),
             models.Index(fields=["repository", "status"]),
+            # History pages (newest first, keyset cursor) read LIMIT rows of this index, in order.
+            models.Index(fields=["repository", "-created_at", "-id"], name="sync_run_repo_history"),
+            # Unfinished runs are few among millions: the reaper, the queue-depth metric and the
+            # coalescing of requests look only at these.
+            models.Index(fields=["status", "config"], name="sync_run_unfinished",
+                         condition=models.Q(status__in=["queued", "running"])),
         ]
 
     def __str__(self) -> str:

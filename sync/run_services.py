@@ -57,17 +57,43 @@ def enqueue(run: SyncRun, *, eta: datetime | None = None) -> None:
     transaction.on_commit(lambda: _publish(run, eta))
 
 
-def _publish(run: SyncRun, eta: datetime | None) -> None:
+def publish_after_commit(runs: list[SyncRun]) -> None:
+    """``enqueue`` for a batch whose rows already hold ``enqueued_at``: no query per run.
+
+    After the first failed publish the broker is taken as down: the rest are marked unpublished
+    in one statement (the reaper publishes them when it is back) instead of each waiting for
+    its own connection retries.
+    """
+    def publish_all() -> None:
+        for i, run in enumerate(runs):
+            if not _publish(run, None):
+                _mark_unpublished(runs[i + 1:])
+                return
+
+    transaction.on_commit(publish_all)
+
+
+def _publish(run: SyncRun, eta: datetime | None) -> bool:
     try:
         dispatch.publish_sync_run(run.pk, eta=eta)
+        return True
     except Exception:  # noqa: BLE001 - any broker failure: the run row is the durable record
         logger.warning("could not publish run %s; it stays queued until the broker is back",
                        run.pk, exc_info=True)
-        try:
-            SyncRun.objects.filter(pk=run.pk, enqueued_at=run.enqueued_at).update(enqueued_at=None)
+        _mark_unpublished([run])
+        return False
+
+
+def _mark_unpublished(runs: list[SyncRun]) -> None:
+    if not runs:
+        return
+    try:  # only rows still carrying this enqueue's time: a newer publish keeps its own
+        SyncRun.objects.filter(pk__in=[r.pk for r in runs], enqueued_at=runs[0].enqueued_at
+                               ).update(enqueued_at=None)
+        for run in runs:
             run.enqueued_at = None
-        except Exception:  # noqa: BLE001 - then the reaper finds it by its old enqueued_at
-            logger.warning("could not mark run %s unpublished", run.pk, exc_info=True)
+    except Exception:  # noqa: BLE001 - then the reaper finds them by their old enqueued_at
+        logger.warning("could not mark %d run(s) unpublished", len(runs), exc_info=True)
 
 
 def sync_run_unpublished(run: SyncRun) -> bool:
