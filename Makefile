@@ -33,6 +33,7 @@ bench: venv services
 	$(BIN)/python -m bench.import_vs_clone
 	$(BIN)/python -m bench.export_github
 	$(BIN)/python -m bench.export_memory
+	$(BIN)/python -m bench.export_scale
 	$(BIN)/python -m bench.mirror_vs_clone
 	$(BIN)/python -m bench.run_progress
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet --before

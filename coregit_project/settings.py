@@ -138,6 +138,10 @@ COREGIT_ALLOW_PRIVATE_HOSTS = env_bool("COREGIT_ALLOW_PRIVATE_HOSTS", DEBUG)
 COREGIT_SYNC_WAIT_SECONDS = env_int("COREGIT_SYNC_WAIT_SECONDS", 25)
 COREGIT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
 COREGIT_MAX_PUSH_BYTES = env_int("COREGIT_MAX_PUSH_BYTES", 2 * 1024**3)  # one push's pack
+# Snapshot exports to GitHub/GitLab of at least this many changed files or bytes are pushed over
+# git smart HTTP instead of the provider API (sync.engine.exactness; bench/export_scale.py).
+COREGIT_EXPORT_PUSH_MIN_FILES = env_int("COREGIT_EXPORT_PUSH_MIN_FILES", 2000)
+COREGIT_EXPORT_PUSH_MIN_BYTES = env_int("COREGIT_EXPORT_PUSH_MIN_BYTES", 64 * 1024**2)
 # Temporary pack files and quarantines untouched this long (seconds) are left by aborted work.
 COREGIT_TEMP_FILE_MAX_AGE = env_int("COREGIT_TEMP_FILE_MAX_AGE", 3600)
 

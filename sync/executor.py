@@ -12,7 +12,7 @@ from connections.credential_services import git_credential_for_repo
 from connections.providers.base import GitAccess
 from connections.providers.http import new_session
 from core.netguard import pinned_session
-from sync.engine import exactness, export_git, importer, progress
+from sync.engine import exactness, export_git, export_push, importer, progress
 from sync.engine.types import ExportRequest, ImportRequest, SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
 from sync.run_progress import RunProgressRecorder
@@ -63,9 +63,12 @@ def _export_request(config: SyncConfig, run: SyncRun, state: SyncState | None,
 
 
 def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncResult:
-    if config.provider == "git" or _gitlab_needs_git(config, run, state):
+    if config.provider == "git":
         req = _export_request(config, run, state, remote_access(config))
         return export_git.run_export(req, _counted(git_session(config)))
+    if _push_reason(config, run, state):
+        req = _export_request(config, run, state, remote_access(config))
+        return export_push.run_export(req, _counted(git_session(config)))
     exporter = _api_exporters()[config.provider]
     client = connection_client(config.connection)
     if isinstance(getattr(client, "session", None), requests.Session):
@@ -89,10 +92,12 @@ def _content_pacer(config: SyncConfig):
     return SharedPacer(storage, pacing_key("github", config.connection.credentials_hash))
 
 
-def _gitlab_needs_git(config: SyncConfig, run: SyncRun, state: SyncState | None) -> bool:
-    """GitLab's commits API cannot write symlinks or submodule links: push those over git."""
-    return config.provider == "gitlab" and exactness.needs_git_export(
-        config.repository.disk_path, run.branch, state.last_local_sha if state else None)
+def _push_reason(config: SyncConfig, run: SyncRun, state: SyncState | None) -> str | None:
+    """A large change, or symlinks/submodule links for GitLab: pushed over git, not the API."""
+    return exactness.push_reason(
+        config.repository.disk_path, run.branch, state.last_local_sha if state else None,
+        provider=config.provider, min_files=settings.COREGIT_EXPORT_PUSH_MIN_FILES,
+        min_bytes=settings.COREGIT_EXPORT_PUSH_MIN_BYTES)
 
 
 def _api_exporters() -> dict[str, Callable]:

@@ -27,6 +27,7 @@ from core.errors import (
 
 USER_AGENT = "coregit-sync (dulwich)"
 MAX_REDIRECTS = 5
+SEND_CHUNK = 256 * 1024  # bytes per write of a streamed request body
 DEFAULT_TIMEOUT = (15.0, 300.0)  # connect, per-read: packing a big repo can take minutes server-side
 
 
@@ -122,6 +123,8 @@ class RequestsHttpGitClient(AbstractHttpGitClient):
         safe_remote_url(url)  # dulwich may rebase on a redirect: stay on http(s)
         req_headers = {"User-Agent": USER_AGENT, "Pragma": "no-cache", **(headers or {})}
         method = "GET" if data is None else "POST"
+        if data is not None and not isinstance(data, bytes):
+            data = _coalesced(data)
         resp = self._send(method, url, req_headers, data)
         if raise_for_status and resp.status_code != 200:
             resp.close()
@@ -182,6 +185,22 @@ class RequestsHttpGitClient(AbstractHttpGitClient):
         if status >= 500:
             return ProviderUnavailable(f"{where} failed (HTTP {status})", status=status)
         return ProviderError(f"{where} answered HTTP {status}", status=status)
+
+
+def _coalesced(chunks: Iterator[bytes], size: int = SEND_CHUNK) -> Iterator[bytes]:
+    """A streamed body in pieces of at least ``size`` bytes: dulwich yields every object's
+    header and data separately (tens of bytes each); sent as they come, each becomes its own
+    chunk and write, and small writes stall on Nagle's algorithm and delayed ACKs."""
+    buf: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        buf.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(buf)
+            buf, held = [], 0
+    if buf:
+        yield b"".join(buf)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
