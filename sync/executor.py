@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import requests
@@ -13,7 +14,7 @@ from connections.providers.base import GitAccess
 from connections.providers.http import new_session
 from core.netguard import pinned_session
 from sync.engine import exactness, export_git, export_push, importer, progress
-from sync.engine.types import ExportRequest, ImportRequest, SyncResult
+from sync.engine.types import ExportRequest, ImportRequest, NeedsGitPush, SyncResult
 from sync.models import SyncConfig, SyncRun, SyncState
 from sync.run_progress import RunProgressRecorder
 
@@ -73,7 +74,12 @@ def _export(config: SyncConfig, run: SyncRun, state: SyncState | None) -> SyncRe
     client = connection_client(config.connection)
     if isinstance(getattr(client, "session", None), requests.Session):
         _counted(client.session)
-    return exporter(_export_request(config, run, state, None), client, pacer=_content_pacer(config))
+    req = dataclasses.replace(_export_request(config, run, state, None), git_fallback=True)
+    try:
+        return exporter(req, client, pacer=_content_pacer(config))
+    except NeedsGitPush:  # e.g. a symlink only on the GitLab side: the API cannot remove it
+        req = _export_request(config, run, state, remote_access(config))
+        return export_push.run_export(req, _counted(git_session(config)))
 
 
 def _counted(session: requests.Session) -> requests.Session:

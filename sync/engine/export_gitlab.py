@@ -1,8 +1,11 @@
 """GitLab export through the commits API: file actions in groups of at most 500 (and ~20 MB).
 
 Decision on what the commits API cannot express — symlinks and submodule links (it only writes
-regular files, with or without the exec bit): those paths are left exactly as they are on the
-remote, and each one is named in ``SyncResult.warnings`` and in the message. The run still
+regular files, with or without the exec bit): a local change touching one never comes here
+(``sync.engine.exactness`` sends it over git), and a link found only on the remote side raises
+``NeedsGitPush`` before anything is written, so the caller pushes over git instead. Only when no
+git fallback is offered (``ExportRequest.git_fallback``) are those paths left exactly as they are
+on the remote, each one named in ``SyncResult.warnings`` and in the message. The run still
 succeeds, because everything else is exported and nothing on either side is lost or rewritten; an
 error would block every later export of a repository that merely contains a symlink. Callers that
 want strictness can treat non-empty ``warnings`` as a failure.
@@ -57,7 +60,7 @@ from sync.engine.api_common import (
     with_retries,
 )
 from sync.engine.recovery import CommitInfo, CommitReader, recovered_export
-from sync.engine.types import ExportRequest, SyncResult
+from sync.engine.types import ExportRequest, NeedsGitPush, SyncResult
 
 MAX_ACTIONS = 500
 MAX_BYTES = 20 * 1024 * 1024
@@ -76,6 +79,8 @@ def run_export(req: ExportRequest, api: GitLabApi, *, pacer: Pacer | None = None
         remote_leaves = _remote_leaves(api, remote, start, pacer)
         actions, warnings, changed, deleted = _actions(repo, local_leaves(repo, local_tree),
                                                        remote_leaves)
+        if warnings and req.git_fallback:
+            raise NeedsGitPush(warnings)  # nothing written yet: the push makes the trees equal
         if not actions and (head is not None or start is None):
             return recovered_export(repo, req, head, local, _reader(api, remote, pacer)) \
                 or SyncResult("skipped", head, local.decode(), warnings=warnings,

@@ -40,6 +40,7 @@ class ExportRequest:
     force: bool = False
     remote_label: str = "remote"
     remote: GitRemote | None = None  # smart-HTTP access: required by the generic git export
+    git_fallback: bool = False  # the caller pushes over git when the API cannot be exact
 
 
 @dataclass
@@ -54,6 +55,16 @@ class SyncResult:
     bytes_received: int = 0  # pack bytes fetched (import), for observability and tests
     requests: int = 0  # provider API calls made (API exports)
     refs: list[dict] | None = None  # mirror runs: [{ref, old_sha, new_sha, status}]
+
+
+class NeedsGitPush(Exception):
+    """Raised by an API exporter before it writes anything, when its provider's API cannot make
+    the remote tree equal the local one (e.g. a symlink that exists only on the GitLab side): the
+    caller exports over git instead. Not an error a run reports."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
 
 
 def sync_trailer(remote_sha: str) -> str:

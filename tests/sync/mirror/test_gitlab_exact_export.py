@@ -29,6 +29,18 @@ def _add_links(repo) -> str:
         return new_root.id.decode()
 
 
+def _edit_readme(repo) -> str:
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main")
+        root = r[storage.commit_tree(r, head)]
+        assert isinstance(root, Tree)
+        root.add(b"README.md", 0o100644, storage.write_blob(r, b"# edited only\n"))
+        r.object_store.add_object(root)
+        commit = storage.write_commit(r, tree=root.id, parents=[head], message="edit\n")
+        storage.cas_ref(r, b"refs/heads/main", head, commit)
+        return root.id.decode()
+
+
 def test_gitlab_export_of_new_symlink_and_submodule_is_exact(api, repo, live_worker, tmp_path):
     gl = FakeGitLab(tmp_path / "gl")
     gl.add_token("glpat-exact", username="tanuki")
@@ -51,3 +63,31 @@ def test_gitlab_export_of_new_symlink_and_submodule_is_exact(api, repo, live_wor
         assert leaves["link-two"][0] == 0o120000 and leaves["vendor-two"][0] == 0o160000
         again = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json").json()
         assert again["synced"] is False and gl.tree_sha("grp/exact") == expected
+
+
+def test_a_symlink_only_on_gitlab_is_removed_by_a_push_not_left_with_a_warning(
+        api, repo, live_worker, tmp_path):
+    """The local change touches no link, yet the remote holds one the local tree lacks: the
+    commits API cannot delete it, so the export goes over git and the trees end equal."""
+    gl = FakeGitLab(tmp_path / "gl")
+    gl.add_token("glpat-only", username="tanuki")
+    gl.create_project("grp/only", empty=True)
+    files = {path: content for path, content in rich_files().items()
+             if path not in ("link-to-readme", "vendor/sub", "big/large.dat")}
+    gl.commit("grp/only", files, "plain files")
+    with gl.mock():
+        conn = api.post("/v1/connections", {"provider": "gitlab", "label": "GL",
+                        "access_token": "glpat-only"}, format="json").json()["id"]
+        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
+                           "remote": "grp/only"}, format="json").json()["id"]
+        assert api.post("/v1/repos/app/sync", {"sync_id": sync_id},
+                        format="json").status_code == 200
+        api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+        gl.commit("grp/only", {**files, "remote-link": (0o120000, b"README.md")}, "a link")
+        expected = _edit_readme(repo)  # a plain edit: no link in the local change
+        answer = api.post("/v1/repos/app/sync", {"sync_id": sync_id, "force": True},
+                          format="json")
+        assert answer.status_code == 200, answer.json()
+        assert answer.json()["synced"] is True and not answer.json().get("warnings")
+        assert gl.tree_sha("grp/only") == expected
+        assert "remote-link" not in gl.read_tree("grp/only")
