@@ -20,9 +20,9 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench.fleet_db import bench_database
+from bench.fleet_db import bench_database, session_name
 
-QUEUE = "bench-fleet-tick"
+QUEUE = session_name("bench-fleet-tick", "-")
 
 
 def old_tick(*, now) -> int:

@@ -8,6 +8,7 @@ at the end. Django is set up against it here, before any model is imported.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,14 @@ from pathlib import Path
 
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+
+
+def session_name(base: str, sep: str = "_") -> str:
+    """``base`` plus this session's ``COREGIT_TEST_ID`` (lowercase letters, digits and ``sep``
+    only): benchmarks run side by side on the shared servers never drop, purge or count each
+    other's databases and queues."""
+    raw = f"{base}{sep}{os.environ.get('COREGIT_TEST_ID', 'local')}".lower()
+    return re.sub(r"[^a-z0-9]", sep, raw)
 
 
 def _admin(sql: str) -> None:
@@ -28,7 +37,7 @@ def _admin(sql: str) -> None:
 def bench_database(name: str) -> Iterator[dict[str, str]]:
     """Create ``bench_<name>_<id>``, point Django at it, migrate; yields the environment a
     worker subprocess needs to share it."""
-    db = f"bench_{name}_{os.environ.get('COREGIT_TEST_ID', 'local')}".replace("-", "_")
+    db = session_name(f"bench_{name}")
     _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     _admin(f'CREATE DATABASE "{db}"')
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as data:

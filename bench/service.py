@@ -1,9 +1,10 @@
 """The service as ``make run`` starts it (scripts/run.sh: gunicorn + a separate Celery worker with
 ``--pool threads``), on the embedded default or on PostgreSQL + Redis, for end-to-end benchmarks.
 
-The Redis variant uses a database and a task queue named for the benchmark (``bench_e2e``,
-``celery-bench-e2e``) through a one-line settings module written next to the data directory, so
-it never consumes another session's tasks. ``code_root`` runs another checkout of the project (the
+The Redis variant uses a database and a task queue named for the benchmark and the session's
+``COREGIT_TEST_ID`` (``bench_e2e_<id>``, ``celery-bench-e2e-<id>``) through a one-line settings
+module written next to the data directory, so it never consumes another session's tasks, nor
+drops another session's database. ``code_root`` runs another checkout of the project (the
 "before" figures) with this checkout's virtualenv.
 """
 
@@ -18,14 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.fleet_db import session_name
 from tests.support.make_run import Running, free_port, stop, terminal_env, wait_healthy
 from tests.support.processes import children_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_DB = "bench_e2e"
+# Named for the session: the setup drops the database WITH (FORCE) and deletes the queue, so a
+# shared name would break another session's run of this benchmark.
+PG_DB = session_name("bench_e2e")
 REDIS = "redis://127.0.0.1:6379/0"
-QUEUE = "celery-bench-e2e"
+QUEUE = session_name("celery-bench-e2e", "-")
 SHIM = "coregit_bench_e2e_settings"
 
 

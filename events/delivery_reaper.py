@@ -44,8 +44,11 @@ def event_deliveries_reap() -> dict:
             continue
         if publish_delivery(pk):
             published += 1
-        else:  # the broker is still away: due as before, so the next tick tries again
-            EventDelivery.objects.filter(pk=pk, next_attempt_at=now).update(next_attempt_at=due)
+            continue
+        # The broker is away: due as before, so the next tick tries again. The rest wait for
+        # that tick too, rather than each sitting through its own publish retries now.
+        EventDelivery.objects.filter(pk=pk, next_attempt_at=now).update(next_attempt_at=due)
+        break
     if lost or published:
         logger.info("event deliveries: %s republished, %s closed as lost", published, lost)
     return {"republished": published, "lost": lost}

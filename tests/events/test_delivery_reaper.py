@@ -91,3 +91,30 @@ def test_concurrent_attempts_send_once_and_a_held_claim_is_left_alone(
         assert event_deliveries_reap()["lost"] == 1
     lost = EventDelivery.objects.get(pk=held.pk)
     assert (lost.status, lost.claim) == ("failed", "") and "lost" in lost.error
+
+
+def test_a_tick_stops_publishing_at_the_first_broker_failure(
+        api, org, receiver, broker_down, unconsumed_queue, monkeypatch):
+    from events import delivery_reaper
+
+    _hook(api, receiver.url, ["sync.run.failed"])
+    with broker_down():
+        made = [event_emit(org_id=org.id, event_type="sync.run.failed", data={"n": n})[0]
+                for n in range(3)]
+    overdue = timezone.now() - timedelta(hours=1)
+    EventDelivery.objects.filter(pk__in=[d.pk for d in made]).update(next_attempt_at=overdue)
+    tried = []
+
+    def counting(pk):
+        tried.append(pk)
+        return publish(pk)
+
+    publish = delivery_reaper.publish_delivery
+    monkeypatch.setattr(delivery_reaper, "publish_delivery", counting)
+    with broker_down():  # down for the whole tick: one publish is tried, not one per delivery
+        assert event_deliveries_reap() == {"republished": 0, "lost": 0}
+    assert len(tried) == 1
+    # Every delivery keeps its due time, so the next tick (broker back) publishes them all.
+    rows = EventDelivery.objects.filter(pk__in=[d.pk for d in made])
+    assert {r.next_attempt_at for r in rows} == {overdue}
+    assert event_deliveries_reap() == {"republished": 3, "lost": 0}
