@@ -46,7 +46,7 @@ DAMAGED = (ChecksumMismatch, ApplyDeltaError, zlib.error, AssertionError, KeyErr
 
 def git_binary() -> str | None:
     """The git used to index packs, or None for dulwich's indexer (forced, or no git here)."""
-    if os.environ.get(ENV_VAR, "").strip().lower() == "dulwich":
+    if os.environ.get("COREGIT_INDEX_PACK", "").strip().lower() == "dulwich":  # ENV_VAR
         return None
     return shutil.which("git")
 
