@@ -51,6 +51,24 @@ def git_binary() -> str | None:
     return shutil.which("git")
 
 
+def git_env(git_dir: str) -> dict[str, str]:
+    """The environment for git on the repository ``git_dir``: GIT_DIR names it outright (no
+    discovery), and no variable of a calling git (a hook's GIT_OBJECT_DIRECTORY) leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_DIR=os.path.abspath(git_dir), LC_ALL="C")
+    return env
+
+
+def count_files(git_dir: str, tree: bytes) -> int | None:
+    """The files (and submodule links) under ``tree``, counted by git in C; None without git."""
+    git = git_binary()
+    if git is None:
+        return None
+    done = subprocess.run([git, "ls-tree", "-r", "-z", "--name-only", tree.decode()],
+                          env=git_env(git_dir), cwd=git_dir, capture_output=True)
+    return done.stdout.count(b"\0") if done.returncode == 0 else None
+
+
 def new_pack(store: DiskObjectStore, git_dir: str) -> DulwichPack | GitIndexPack:
     """A writer for one incoming pack of the repository ``git_dir`` (whose store is ``store``)."""
     git = git_binary()
@@ -122,15 +140,11 @@ class GitIndexPack:
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _start(self, stdin) -> subprocess.Popen:
-        # GIT_DIR names the repository outright: no discovery, and no variable of a calling git
-        # (a hook's GIT_OBJECT_DIRECTORY, say) leaks in. --fix-thin takes a thin pack's bases
-        # from the repository. No reverse index: dulwich does not read one, and the pack and its
-        # index are the two files published.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env.update(GIT_DIR=self._git_dir, LC_ALL="C")
+        # --fix-thin takes a thin pack's bases from the repository. No reverse index: dulwich
+        # does not read one, and the pack and its index are the two files published.
         return subprocess.Popen(
             [self._git, "index-pack", "--stdin", "--fix-thin", "--no-rev-index", self._pack],
-            stdin=stdin, stdout=subprocess.PIPE, stderr=self._errors, env=env,
+            stdin=stdin, stdout=subprocess.PIPE, stderr=self._errors, env=git_env(self._git_dir),
             cwd=self._git_dir, bufsize=_PIPE_BUFFER,
         )
 

@@ -164,3 +164,31 @@ def test_a_transfer_cut_mid_pack_leaves_nothing_in_the_store(env, made):
     assert _kinds(made) == ["GitIndexPack"]
     assert made[0]._proc.returncode is not None  # index-pack was stopped, not left running
     assert sorted(p.name for p in (env.local / "objects").rglob("*")) == before
+
+
+def test_a_first_import_counts_the_same_files_with_git_and_with_dulwich(env, session,
+                                                                        monkeypatch):
+    from sync.engine.importer import run_import
+    from sync.engine.types import ImportRequest
+
+    remote, access = env.remote_repo()
+    wt = env.worktree(remote)
+    wt.write("a.txt", "a\n")
+    wt.write("empty", "")
+    wt.write("deep/er/still/b.txt", "b\n", executable=True)
+    wt.symlink("deep/link", "er/still/b.txt")
+    wt.gitlink("vendor/lib", "1" * 40)
+    wt.commit()
+    wt.push()
+    counted = []
+    for fallback in (False, True):
+        local = env.tmp / f"local-{fallback}.git"
+        storage.init_bare(local, default_branch="main")
+        req = ImportRequest(repo_path=local, branch="main", remote=access,
+                            tracking_ref=b"refs/sync/t/remote", remote_label="o")
+        with monkeypatch.context() as m:
+            if fallback:
+                m.setenv(packs.ENV_VAR, "dulwich")
+            result = run_import(req, session)
+        counted.append((result.files_changed, result.deleted))
+    assert counted == [(5, 0), (5, 0)]
