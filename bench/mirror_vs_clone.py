@@ -1,11 +1,13 @@
 """Mirror import vs the git CLI on the same smart-HTTP server (a real ``git http-backend``).
 
     python -m bench.mirror_vs_clone                    # 10,000 commits on 3 branches, 3 tags
-    python -m bench.mirror_vs_clone --commits 2000
+    python -m bench.mirror_vs_clone --commits 2000 --rounds 5
 
 Times a first mirror import (full history of ``main`` and ``release/*``, tags) against
-``git clone --mirror`` (target ≤ 1.5×), then an incremental mirror import of ``--new`` commits on
-each of the 3 branches against ``git fetch`` in that mirror clone (target ≤ 2×).
+``git clone --mirror`` (target ≤ 1.5×) with each pack indexer in the same round (see
+bench.import_vs_clone: ``git index-pack`` streamed is the engine's; dulwich's is "before"), then
+incremental mirror imports of ``--new`` commits on each of the 3 branches against ``git fetch`` in
+a mirror clone (target ≤ 2×). Medians of the rounds, and the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from bench.import_vs_clone import ENV, git
+from bench.import_vs_clone import ENV, INDEXERS, git, git_version, indexer, report
 from connections.providers.base import GitAccess
 from repos import storage
 from sync.engine.mirror_import import run_mirror_import
@@ -56,6 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--commits", type=int, default=10_000)
     ap.add_argument("--new", type=int, default=10, help="new commits per branch")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-mirror-") as tmp:
         root = Path(tmp)
@@ -69,27 +72,46 @@ def main() -> None:
 
 def run(args, root: Path, server, bare: Path) -> None:
     access = GitAccess(url=server.url("remote.git"), username="u", password="p")
-    local = root / "local.git"
-    storage.init_bare(local, default_branch="main")
-    req = MirrorRequest(repo_path=local, remote=access, branch="main",
-                        branches=["main", "release/*"], tags=True, remote_label="bench")
     authed = server.url("remote.git").replace("http://", "http://u:p@")
+    firsts: dict[str, list[float]] = {name: [] for name in (*INDEXERS, "git")}
+    incs: dict[str, list[float]] = {"ours": [], "git": []}
+    same = True
     with requests.Session() as session:
-        ours_first, first = timed(lambda: run_mirror_import(req, session))
-        git_first, _ = timed(lambda: git("clone", "-q", "--mirror", authed,
-                                         str(root / "clone.git")))
-        fast_import(bare, args.new * len(BRANCHES), start=args.commits)
-        ours_inc, second = timed(lambda: run_mirror_import(req, session))
-        git_inc, _ = timed(lambda: git("fetch", "-q", "origin", cwd=root / "clone.git"))
-    same = _refs(local) == _refs(root / "clone.git")
+        for n in range(args.rounds):
+            for name in INDEXERS[n % 3:] + INDEXERS[: n % 3]:  # no indexer always runs first
+                req = _request(root / f"local-{n}-{INDEXERS.index(name)}.git", access)
+                with indexer(name):
+                    seconds, first = timed(lambda req=req: run_mirror_import(req, session))
+                firsts[name].append(seconds)
+                same &= _refs(req.repo_path) == _refs(bare)
+            seconds, _ = timed(lambda n=n: git("clone", "-q", "--mirror", authed,
+                                               str(root / f"clone-{n}.git")))
+            firsts["git"].append(seconds)
+        req = _request(root / "local-0-0.git", access, fresh=False)  # the engine's indexer
+        for n in range(args.rounds):
+            fast_import(bare, args.new * len(BRANCHES), start=args.commits + n * args.new * 3)
+            seconds, second = timed(lambda: run_mirror_import(req, session))
+            incs["ours"].append(seconds)
+            seconds, _ = timed(lambda: git("fetch", "-q", "origin", cwd=root / "clone-0.git"))
+            incs["git"].append(seconds)
+            same &= _refs(req.repo_path) == _refs(root / "clone-0.git")
     print(f"history: {args.commits} commits on {len(BRANCHES)} branches, 3 tags; "
-          f"incremental: {args.new} commits on each branch")
-    print(f"first mirror import  ours {ours_first:7.2f}s  git clone --mirror {git_first:7.2f}s  "
-          f"ratio {ours_first / git_first:5.2f} (target <= 1.5)  "
-          f"pack {first.bytes_received / 1e6:.1f} MB")
-    print(f"incremental import   ours {ours_inc:7.2f}s  git fetch          {git_inc:7.2f}s  "
-          f"ratio {ours_inc / git_inc:5.2f} (target <= 2.0)  pack {second.bytes_received / 1e3:.1f} kB")
-    print(f"refs identical to the git mirror clone: {same}")
+          f"incremental: {args.new} commits on each branch; {args.rounds} rounds; "
+          f"git {git_version()}")
+    print(f"first mirror import (pack {first.bytes_received / 1e6:.1f} MB), "
+          "vs git clone --mirror:")
+    for name in INDEXERS:
+        report(name, firsts[name], firsts["git"], "git clone --mirror", 1.5)
+    print(f"incremental mirror import (pack {second.bytes_received / 1e3:.1f} kB), vs git fetch:")
+    report(INDEXERS[0], incs["ours"], incs["git"], "git fetch", 2.0)
+    print(f"refs identical to the remote's / the git mirror clone's every time: {same}")
+
+
+def _request(local: Path, access: GitAccess, *, fresh: bool = True) -> MirrorRequest:
+    if fresh:
+        storage.init_bare(local, default_branch="main")
+    return MirrorRequest(repo_path=local, remote=access, branch="main",
+                         branches=["main", "release/*"], tags=True, remote_label="bench")
 
 
 def _refs(path: Path) -> dict[str, str]:

@@ -2,10 +2,11 @@
 
 A process killed mid-push or mid-fetch cannot clean up after itself. What it may leave:
 
-- ``objects/tmp_pack_*``: dulwich's ``add_thin_pack`` spool (thin packs: fetches with haves);
-- ``objects/pack/tmp*``: dulwich's ``add_pack`` (``mkstemp(suffix=".pack")``, first imports) and
-  git's own ``tmp_pack_*``/``tmp_idx_*`` when git ran on the repository;
-- ``objects/incoming-*``: push quarantines (:mod:`repos.quarantine`) and fetch spools;
+- ``objects/tmp_pack_*``: dulwich's ``add_thin_pack`` spool (pushes);
+- ``objects/pack/tmp*``: dulwich's ``add_pack`` (``mkstemp(suffix=".pack")``, fetches indexed by
+  dulwich) and git's own ``tmp_pack_*``/``tmp_idx_*`` when git ran on the repository;
+- ``objects/incoming-*``: push quarantines (:mod:`repos.quarantine`) and the scratch directories
+  of fetched packs indexed by ``git index-pack`` (``sync.engine.packs``);
 - ``*.lock`` under ``refs/`` and ``packed-refs.lock``: a ref update killed between taking and
   releasing its lock, which would otherwise refuse every later update of that ref;
 - the same under Coregit's sync area (``coregit-sync/refs/**/*.lock``, see

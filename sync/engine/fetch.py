@@ -3,32 +3,29 @@
 Why not ``GitClient.fetch``: it builds its haves from ``refs/heads/*`` (the local branch, whose
 commits the remote never saw) and so re-downloads the whole snapshot on every import. Here the
 haves come from the hidden tracking ref, the fetch is always ``depth=1`` (we only need the tip's
-tree, never remote history, even after a force-push on the remote), and the pack is written
-straight into a new pack file of the object store and indexed from there: memory stays bounded
+tree, never remote history, even after a force-push on the remote), and the pack streams to its
+indexer (``sync.engine.packs``: ``git index-pack`` or dulwich's) and to disk: memory stays bounded
 whatever the repo size. The shallow boundary goes to the sync area (``sync.engine.tracking``),
 never to git's own ``shallow`` file.
 
 An aborted fetch leaves no file behind: whatever fails before the pack is moved in (network,
-a damaged pack, a time limit while indexing), the temporary ``objects/pack/tmp*.pack`` is removed.
+a damaged pack, a time limit while indexing), the partial pack is removed.
 """
 
 from __future__ import annotations
 
-import zlib
-from contextlib import nullcontext, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
-from dulwich.errors import ApplyDeltaError, ChecksumMismatch
 from dulwich.object_store import ObjectStoreGraphWalker
 from dulwich.objects import Commit
 from dulwich.repo import ParentsProvider, Repo
 
 from core.errors import ProviderError, RefNotFound
 from repos import storage
-from sync.engine import progress, tracking
+from sync.engine import packs, progress, tracking
 from sync.engine.transport import RequestsHttpGitClient, git_errors
-
-_DAMAGED = (ChecksumMismatch, ApplyDeltaError, zlib.error, AssertionError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -38,21 +35,23 @@ class Fetched:
 
 
 class _PackSpool:
-    """The incoming pack, written into dulwich's new pack file (``objects/pack/tmp*.pack``).
+    """The incoming pack, handed to its indexer as it arrives (``sync.engine.packs``: git
+    index-pack, or dulwich's new pack file ``objects/pack/tmp*.pack``).
 
-    dulwich indexes it in place and completes a thin pack (one that deltas against objects we
-    already hold) with those bases. The file is removed on every path that does not move it in.
+    Either completes a thin pack (one that deltas against objects we already hold) with those
+    bases. Whatever was written is removed on every path that does not move it in.
     """
 
     def __init__(self, repo: Repo, label: str) -> None:
-        self._file, self._commit, self._abort = repo.object_store.add_pack()
+        self._pack = packs.new_pack(repo.object_store, repo.controldir())
         self._label = label
         self._open = True
         self.size = 0
         self.counter = progress.PackCounter()
 
     def write(self, data: bytes) -> int:
-        self._file.write(data)
+        with self._damage_reported():
+            self._pack.write(data)
         self.size += len(data)
         self.counter.received(data)
         return len(data)
@@ -61,29 +60,35 @@ class _PackSpool:
         if not self.size:
             self.close()
             return
+        with self._damage_reported():
+            self._pack.commit()
+        self._open = False
+
+    def close(self) -> None:
+        """Drop the incoming pack unless it was moved in (idempotent; never masks an error)."""
+        if self._open:
+            self._open = False
+            self._pack.abort()
+
+    @contextmanager
+    def _damage_reported(self) -> Iterator[None]:
         try:
-            self._commit()
+            yield
         except Exception as exc:
             cause = _damage(exc)
             if cause is None:
                 raise
+            detail = str(cause) if isinstance(cause, packs.IndexPackFailed) \
+                else type(cause).__name__
             raise ProviderError(
-                f"{self._label} sent a damaged pack ({type(cause).__name__}); nothing was stored"
+                f"{self._label} sent a damaged pack ({detail}); nothing was stored"
             ) from exc
-        self._open = False
-
-    def close(self) -> None:
-        """Drop the temporary pack unless it was moved in (idempotent; never masks an error)."""
-        if self._open:
-            self._open = False
-            with suppress(OSError):  # already moved or removed by dulwich's own cleanup
-                self._abort()
 
 
 def _damage(exc: BaseException | None) -> BaseException | None:
     """The pack error behind ``exc`` (dulwich may raise another one while closing the pack)."""
     while exc is not None:
-        if isinstance(exc, _DAMAGED):
+        if isinstance(exc, packs.DAMAGED):
             return exc
         exc = exc.__context__
     return None

@@ -21,7 +21,7 @@ from dulwich.repo import Repo
 
 from core.errors import Diverged, RefConflict
 from repos import storage
-from sync.engine import progress, tracking
+from sync.engine import packs, progress, tracking
 from sync.engine.fetch import deepen_tip, fetch_branch_tip
 from sync.engine.transport import make_client
 from sync.engine.types import (
@@ -85,7 +85,7 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[
             and not _remote_holds_local(repo, req, remote_sha, head, deepen):
         _refuse_if_diverged(req, head_commit)
 
-    diff = storage.diff_trees(repo, head_tree, remote_tree)
+    files_changed, deleted = _counts(repo, head_tree, remote_tree)
     new = storage.write_commit(
         repo, tree=remote_tree, parents=[head] if head else [], message=_message(req, rsha)
     )
@@ -99,9 +99,20 @@ def _apply(repo: Repo, req: ImportRequest, remote_sha: bytes, deepen: Callable[[
         ) from exc
     progress.add(refs_updated=1)
     return SyncResult(
-        "success", rsha, new.decode(), diff.files_changed, len(diff.deleted),
+        "success", rsha, new.decode(), files_changed, deleted,
         message=f"Imported {req.remote_label} at {rsha[:12]}",
     )
+
+
+def _counts(repo: Repo, head_tree: bytes | None, remote_tree: bytes) -> tuple[int, int]:
+    """Files changed and deleted. Onto nothing, every file of the remote tree is new: git counts
+    them (a Python walk of every tree object was ~30 % of a first import), dulwich without git."""
+    if head_tree in (None, EMPTY_TREE):
+        files = packs.count_files(repo.controldir(), remote_tree)
+        if files is not None:
+            return files, 0
+    diff = storage.diff_trees(repo, head_tree, remote_tree)
+    return diff.files_changed, len(diff.deleted)
 
 
 def _refuse_if_diverged(req: ImportRequest, head: Commit | None) -> None:

@@ -8,7 +8,6 @@ own commits, and a commit whose parents are missing could not be served to clien
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -21,13 +20,13 @@ from dulwich.repo import ParentsProvider, Repo
 
 from core.errors import Diverged, ProviderError, RefConflict
 from repos import storage
+from sync.engine import packs
 from sync.engine.refspecs import RefFilter
 from sync.engine.transport import RequestsHttpGitClient, git_errors
 from sync.engine.types import GitRemote, SyncResult
 
 BACKUP_PREFIX = b"refs/coregit/backup/"
 HIDDEN_SYNC = b"refs/sync/"  # snapshot tracking refs: fetched depth 1, so never used as haves
-_SPOOL_IN_MEMORY = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ def fetch_matching(
     store = repo.object_store
     haves = local_haves(repo)
     walker = ObjectStoreGraphWalker(haves, ParentsProvider(store).get_parents)
-    with _pack_sink(repo, thin=bool(haves)) as sink:
+    with _pack_sink(repo) as sink:
         with git_errors(label):
             client.fetch_pack(b"", determine_wants, walker, sink.write)
         size = sink.size
@@ -146,41 +145,30 @@ def fetch_matching(
 
 
 class _PackSink:
-    def __init__(self, write) -> None:
-        self._write = write
+    def __init__(self, repo: Repo) -> None:
+        self.pack = packs.new_pack(repo.object_store, repo.controldir())
         self.size = 0
 
     def write(self, data: bytes) -> None:
-        self._write(data)
+        self.pack.write(data)
         self.size += len(data)
 
 
 @contextmanager
-def _pack_sink(repo: Repo, *, thin: bool) -> Iterator[_PackSink]:
-    """Where the incoming pack goes. With haves it may be thin (deltas against objects we hold):
-    spooled, then completed. Without, it is self-contained: written straight into a pack file
-    and indexed once, skipping the completion pass (the bulk of a first mirror's time)."""
-    store = repo.object_store
-    if thin:
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, prefix="incoming-",
-                                           dir=store.path) as spool:
-            sink = _PackSink(spool.write)
-            yield sink
-            if sink.size:
-                spool.seek(0)
-                store.add_thin_pack(spool.read, None)
-        return
-    file, commit, abort = store.add_pack()
-    sink = _PackSink(file.write)
+def _pack_sink(repo: Repo) -> Iterator[_PackSink]:
+    """Where the incoming pack goes: to its indexer as it arrives (``sync.engine.packs``), which
+    completes a thin pack (deltas against objects we hold, when there were haves). The partial
+    pack is removed unless the whole pack was stored."""
+    sink = _PackSink(repo)
+    stored = False
     try:
         yield sink
-    except BaseException:
-        abort()
-        raise
-    if sink.size:
-        commit()
-    else:
-        abort()
+        if sink.size:
+            sink.pack.commit()
+            stored = True
+    finally:
+        if not stored:
+            sink.pack.abort()
 
 
 def branch_result(repo: Repo, req: MirrorRequest, outcomes: list[RefOutcome], *,
