@@ -11,34 +11,29 @@ from tests.sync.test_provider_round_trips import GITLINK, rich_files
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _add_links(repo) -> str:
-    """A local commit adding a symlink and a submodule link, and changing a file."""
+def _commit_entries(repo, entries: list[tuple[bytes, int, bytes]]) -> str:
+    """A local commit on main setting each (path, mode, content-or-sha) at the root; its tree id."""
     with storage.open_repo(repo.disk_path) as r:
         head = storage.read_ref(r, b"refs/heads/main")
         root = r[storage.commit_tree(r, head)]
         assert isinstance(root, Tree)
-        new_root = Tree()
-        for item in root.iteritems():
-            new_root.add(item.path, item.mode, item.sha)
-        new_root.add(b"README.md", 0o100644, storage.write_blob(r, b"# edited\n"))
-        new_root.add(b"link-two", 0o120000, storage.write_blob(r, b"bin/run.sh"))
-        new_root.add(b"vendor-two", 0o160000, GITLINK[::-1].encode())
-        r.object_store.add_object(new_root)
-        commit = storage.write_commit(r, tree=new_root.id, parents=[head], message="links\n")
-        storage.cas_ref(r, b"refs/heads/main", head, commit)
-        return new_root.id.decode()
-
-
-def _edit_readme(repo) -> str:
-    with storage.open_repo(repo.disk_path) as r:
-        head = storage.read_ref(r, b"refs/heads/main")
-        root = r[storage.commit_tree(r, head)]
-        assert isinstance(root, Tree)
-        root.add(b"README.md", 0o100644, storage.write_blob(r, b"# edited only\n"))
+        for path, mode, data in entries:
+            root.add(path, mode, data if mode == 0o160000 else storage.write_blob(r, data))
         r.object_store.add_object(root)
         commit = storage.write_commit(r, tree=root.id, parents=[head], message="edit\n")
         storage.cas_ref(r, b"refs/heads/main", head, commit)
         return root.id.decode()
+
+
+def _add_links(repo) -> str:
+    """A local commit adding a symlink and a submodule link, and changing a file."""
+    return _commit_entries(repo, [(b"README.md", 0o100644, b"# edited\n"),
+                                  (b"link-two", 0o120000, b"bin/run.sh"),
+                                  (b"vendor-two", 0o160000, GITLINK[::-1].encode())])
+
+
+def _edit_readme(repo) -> str:
+    return _commit_entries(repo, [(b"README.md", 0o100644, b"# edited only\n")])
 
 
 def test_gitlab_export_of_new_symlink_and_submodule_is_exact(api, repo, live_worker, tmp_path):
