@@ -136,6 +136,10 @@ COREGIT_REPO_ROOT = Path(env_str("COREGIT_REPO_ROOT", str(DATA_DIR / "repos"))).
 COREGIT_PUBLIC_URL = env_str("COREGIT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 COREGIT_ALLOW_PRIVATE_HOSTS = env_bool("COREGIT_ALLOW_PRIVATE_HOSTS", DEBUG)
 COREGIT_SYNC_WAIT_SECONDS = env_int("COREGIT_SYNC_WAIT_SECONDS", 25)
+# `wait: true` triggers one API process holds open at once (sync/wait_slots.py); unset: half of
+# gunicorn's threads, so waits never take the threads webhook intake and /healthz need.
+COREGIT_SYNC_WAIT_SLOTS = int(env_str("COREGIT_SYNC_WAIT_SLOTS", "") or -1)
+COREGIT_SYNC_WAIT_SLOTS = None if COREGIT_SYNC_WAIT_SLOTS < 0 else COREGIT_SYNC_WAIT_SLOTS
 COREGIT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
 COREGIT_MAX_PUSH_BYTES = env_int("COREGIT_MAX_PUSH_BYTES", 2 * 1024**3)  # one push's pack
 # Temporary pack files and quarantines untouched this long (seconds) are left by aborted work.
