@@ -160,7 +160,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         control_folder=str(_broker_dir / "control"),
         store_processed=False,
     )
-CELERY_TASK_DEFAULT_QUEUE = "celery"  # named, so tests and metrics can derive their queues from it
+# Named, so tests and metrics can derive their queues from it; COREGIT_TASK_QUEUE gives two
+# deployments (or a benchmark and the CI) on one Redis queues of their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("COREGIT_TASK_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

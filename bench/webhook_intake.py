@@ -1,0 +1,310 @@
+"""Webhook intake under load, and `wait: true` triggers beside it (issue 9 point 3).
+
+    python -m bench.webhook_intake                     # PostgreSQL + Redis, then embedded
+    python -m bench.webhook_intake --backends pg --rounds 3 --wait-slots 64   # no cap: "before"
+
+The server is `make run`'s script (gunicorn --workers 2 --threads 4 and a Celery worker), on
+its own PostgreSQL database and Redis queue, or on the embedded default (SQLite + filesystem
+broker). The remotes are the stateful GitHub fake (tests/fakes, git smart HTTP) over real HTTP.
+
+Per round, 20 clients send 2,000 signed GitHub push deliveries (the reference payload, real
+commits): 1,000 pushes over 4 configs, each delivered twice under the same X-GitHub-Delivery,
+the copy a few places later (sometimes concurrently with the first). The remote's branch moves
+to each push's commit before its delivery is sent, as a host does. Checked per round: no 5xx,
+each delivery id answered `queued` once and `duplicate` once, one recorded delivery per id,
+never more than one queued run per config (sampled every 50 ms), and, once the worker drains,
+every local tree equal to the remote's. Then the same with 16 clients holding `wait: true`
+triggers on runs of a slow remote (2 s per git request), with /healthz probed beside them.
+
+Bound: the 50 ms p99 target; and, measured in the same run, the floor of any request through
+the same stack: 2,000 unsigned deliveries (one lookup, answered 401) from 20 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from bench import intake_stack as st
+from tests.fakes import gitrepo
+
+TARGET_P99 = 0.050
+
+
+@dataclass
+class Sample:
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    wall: float = 0.0
+
+    def pct(self, q: float) -> float:
+        data = sorted(self.latencies)
+        return data[min(len(data) - 1, int(q * len(data)))] if data else float("nan")
+
+    def line(self) -> str:
+        return (f"p50 {self.pct(.5) * 1e3:6.1f} ms  p95 {self.pct(.95) * 1e3:6.1f} ms  "
+                f"p99 {self.pct(.99) * 1e3:6.1f} ms  {len(self.latencies) / self.wall:6.0f} req/s"
+                f"  statuses {dict(self.statuses)}")
+
+
+def fire(base: str, items: list, clients: int, send) -> Sample:
+    """``clients`` threads, each with its own keep-alive session, take ``items`` in order."""
+    sample, lock, it = Sample(), threading.Lock(), iter(items)
+
+    def client() -> None:
+        with requests.Session() as session:
+            while True:
+                with lock:
+                    item = next(it, None)
+                if item is None:
+                    return
+                start = time.perf_counter()
+                resp = send(session, item)
+                elapsed = time.perf_counter() - start
+                with lock:
+                    sample.latencies.append(elapsed)
+                    sample.statuses[resp.status_code] += 1
+                    item_result(item, resp)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sample.wall = time.perf_counter() - start
+    return sample
+
+
+def item_result(item, resp) -> None:
+    if isinstance(item, dict):
+        item["answers"].append((resp.status_code, resp.json().get("status"),
+                                resp.json().get("run_id")))
+
+
+def floor_burst(server: st.Server, n: int, clients: int) -> Sample:
+    url = f"{server.base}/v1/sync-webhooks/github/sync_doesnotexist"
+    return fire(server.base, list(range(n)), clients, lambda s, _: s.post(
+        url, data=b"{}", headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "x"}, timeout=120))
+
+
+def deliveries(fake, configs: list[st.Config], n: int, tag: str, rng: random.Random) -> list:
+    """n deliveries: n/2 pushes round-robin over the configs, each sent twice."""
+    per = n // 2 // len(configs)
+    for config in configs:
+        st.prepare_pushes(fake, config, per)
+    originals = [{"config": c, "index": i, "id": f"{tag}-{c.slug}-{i}", "answers": []}
+                 for i in range(1, per + 1) for c in configs]
+    order: list = list(originals)
+    for pos, item in reversed(list(enumerate(originals))):
+        order.insert(min(len(order), pos + rng.randint(1, 40)), item)  # its redelivery
+    return order
+
+
+def send_delivery(server: st.Server, fake):
+    def send(session, item):
+        config = item["config"]
+        st.advance(fake, config, item["index"])
+        body = st.push_body(config, item["index"])
+        headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": item["id"],
+                   "X-Hub-Signature-256": st.sign(config.secret, body),
+                   "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/bench"}
+        return session.post(f"{server.base}/v1/sync-webhooks/github/{config.sync_id}",
+                            data=body, headers=headers, timeout=120)
+    return send
+
+
+class QueuedSampler(threading.Thread):
+    """The most queued runs any one config had at once, sampled every 50 ms."""
+
+    def __init__(self, server: st.Server, sync_ids: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.server, self.ids, self.stop, self.most, self.samples = server, sync_ids, \
+            threading.Event(), 0, 0
+
+    def run(self) -> None:
+        conn = self.server.db()
+        marks = ",".join("'" + i + "'" for i in self.ids)
+        sql = ("SELECT config_id, COUNT(*) FROM sync_syncrun WHERE status = 'queued' "
+               f"AND config_id IN ({marks}) GROUP BY config_id")
+        while not self.stop.wait(0.05):
+            rows = conn.execute(sql).fetchall()
+            self.most = max([self.most, *(n for _, n in rows)])
+            self.samples += 1
+        conn.close()
+
+
+def check_round(server: st.Server, items: list, configs: list[st.Config], tag: str) -> dict:
+    firsts = [i for i in items if i["answers"]]
+    uniq = {i["id"]: i for i in firsts}.values()
+    wrong = [i["id"] for i in uniq
+             if sorted(a[1] for a in i["answers"]) != ["duplicate", "queued"]]
+    runs = {a[2] for i in uniq for a in i["answers"] if a[2]}
+    conn = server.db()
+    recorded = conn.execute("SELECT COUNT(*), COUNT(DISTINCT delivery_id) FROM "
+                            f"sync_webhookdelivery WHERE delivery_id LIKE '{tag}-%'").fetchone()
+    conn.close()
+    return {"unique": len(uniq), "wrong_answers": len(wrong), "recorded": recorded[0],
+            "recorded_distinct": recorded[1], "runs_queued": len(runs)}
+
+
+def drain(server: st.Server, configs: list[st.Config], timeout: float = 900) -> float:
+    marks = ",".join("'" + c.sync_id + "'" for c in configs)
+    sql = (f"SELECT COUNT(*) FROM sync_syncrun WHERE config_id IN ({marks}) "
+           "AND status IN ('queued', 'running')")
+    start, conn = time.monotonic(), server.db()
+    try:
+        while conn.execute(sql).fetchone()[0]:
+            if time.monotonic() - start > timeout:
+                raise RuntimeError("the worker did not drain the runs")
+            time.sleep(0.2)
+    finally:
+        conn.close()
+    return time.monotonic() - start
+
+
+def trees_equal(server: st.Server, fake, configs: list[st.Config]) -> bool:
+    ok = True
+    for c in configs:
+        local = next((server.data / "repos").glob(f"*/{c.repo_id}.git"))
+        ok &= gitrepo.local_tree_id(local, "main") == fake.tree_sha(c.remote)
+    return ok
+
+
+class Waiters:
+    """``n`` clients each holding a `wait: true` trigger on a slow config, again and again."""
+
+    def __init__(self, server: st.Server, configs: list[st.Config], n: int) -> None:
+        self.server, self.configs, self.stop = server, configs, threading.Event()
+        self.sample, self.threads = Sample(), [threading.Thread(target=self._loop, args=(i,),
+                                                                daemon=True) for i in range(n)]
+        self.health = Sample()
+
+    def _loop(self, i: int) -> None:
+        api, config = st.Api(self.server), self.configs[i % len(self.configs)]
+        while not self.stop.is_set():
+            start = time.perf_counter()
+            resp = api.session.post(f"{self.server.base}/v1/repos/{config.slug}/sync",
+                                    json={"sync_id": config.sync_id, "wait": True}, timeout=300)
+            self.sample.latencies.append(time.perf_counter() - start)
+            self.sample.statuses[resp.status_code] += 1
+
+    def _probe(self) -> None:
+        with requests.Session() as session:
+            while not self.stop.wait(0.2):
+                start = time.perf_counter()
+                resp = session.get(f"{self.server.base}/healthz", timeout=300)
+                self.health.latencies.append(time.perf_counter() - start)
+                self.health.statuses[resp.status_code] += 1
+
+    def __enter__(self) -> Waiters:
+        self.started = time.perf_counter()
+        self.threads.append(threading.Thread(target=self._probe, daemon=True))
+        for t in self.threads:
+            t.start()
+        time.sleep(3)  # let every waiter reach its wait before intake starts
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=120)
+        self.sample.wall = self.health.wall = time.perf_counter() - self.started
+
+
+def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str]:
+    label = "PostgreSQL + Redis" if postgres else "embedded (SQLite + filesystem broker)"
+    extra = {"COREGIT_SYNC_WAIT_SLOTS": str(args.wait_slots)} if args.wait_slots >= 0 else {}
+    rows = []
+    with st.github(tmp / "gh") as (fake, host), \
+            st.github(tmp / "slow", st.SlowGitHub) as (slow, slow_host), \
+            st.make_run(tmp / ("pg" if postgres else "embedded"), postgres=postgres,
+                        **extra) as server:
+        api = st.Api(server)
+        configs = st.make_configs(api, fake, host, "hook", args.configs, auto_sync=True)
+        slow_configs = st.make_configs(api, slow, slow_host, "slow", 4, auto_sync=False)
+        floor = [floor_burst(server, args.deliveries, args.clients) for _ in range(args.rounds)]
+        print(f"[{label}] floor (unsigned, 401): {floor[-1].line()}", flush=True)
+        tags = (f"r{i}" for i in itertools.count())
+        for waiting in (0, args.waiters):
+            results = []
+            for _ in range(args.rounds):
+                tag = next(tags)
+                items = deliveries(fake, configs, args.deliveries, tag, rng)
+                sampler = QueuedSampler(server, [c.sync_id for c in configs])
+                sampler.start()
+                if waiting:
+                    with Waiters(server, slow_configs, waiting) as waiters:
+                        sample = fire(server.base, items, args.clients, send_delivery(server, fake))
+                else:
+                    sample = fire(server.base, items, args.clients, send_delivery(server, fake))
+                sampler.stop.set()
+                sampler.join()
+                checks = check_round(server, items, configs, tag)
+                drained = drain(server, configs + (slow_configs if waiting else []))
+                checks.update(max_queued_per_config=sampler.most, drained_s=round(drained, 1),
+                              trees_equal=trees_equal(server, fake, configs))
+                print(f"[{label}] intake, {waiting} waiters: {sample.line()}\n    {checks}",
+                      flush=True)
+                if waiting:
+                    print(f"    waiters: {waiters.sample.line()}\n    /healthz: "
+                          f"{waiters.health.line()}", flush=True)
+                results.append((sample, checks, waiters if waiting else None))
+            rows.append(summary(label, waiting, results, floor))
+    return rows
+
+
+def summary(label: str, waiting: int, results: list, floor: list[Sample]) -> str:
+    med = lambda f: statistics.median(f(s) for s, _, _ in results)  # noqa: E731
+    p99 = med(lambda s: s.pct(.99))
+    floor99 = statistics.median(s.pct(.99) for s in floor)
+    fivexx = sum(n for s, _, _ in results for code, n in s.statuses.items() if code >= 500)
+    checks = [c for _, c, _ in results]
+    ok = all(c["wrong_answers"] == 0 and c["recorded"] == c["unique"] and c["trees_equal"]
+             and c["max_queued_per_config"] <= 1 for c in checks)
+    health = ""
+    if waiting:
+        hp99 = statistics.median(w.health.pct(.99) for _, _, w in results)
+        codes = sum((w.sample.statuses for _, _, w in results), Counter())
+        health = f" /healthz p99 {hp99 * 1e3:.0f} ms; waiters answered {dict(codes)};"
+    return (f"| {label} | {waiting} | {med(lambda s: s.pct(.5)) * 1e3:.1f} | "
+            f"{med(lambda s: s.pct(.95)) * 1e3:.1f} | {p99 * 1e3:.1f} | "
+            f"{med(lambda s: len(s.latencies) / s.wall):.0f} | {fivexx} | "
+            f"{p99 / TARGET_P99:.2f} | {floor99 * 1e3:.1f} ({p99 / floor99:.2f}×) | "
+            f"{'yes' if ok else 'NO'} ({max(c['runs_queued'] for c in checks)} runs max, "
+            f"{max(c['max_queued_per_config'] for c in checks)} queued max per config);{health} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--deliveries", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--configs", type=int, default=4)
+    ap.add_argument("--waiters", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--backends", default="pg,embedded")
+    ap.add_argument("--wait-slots", type=int, default=-1, help="COREGIT_SYNC_WAIT_SLOTS (-1: "
+                    "the default, half the threads; a large number: no cap, as before)")
+    args = ap.parse_args()
+    rng, rows = random.Random(9), []
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
+        for backend in args.backends.split(","):
+            rows += one_backend(Path(tmp), backend == "pg", args, rng)
+    print("\n| server | waiters | p50 ms | p95 ms | p99 ms | req/s | 5xx | p99 / 50 ms | "
+          "floor p99 ms (ratio) | checks |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
