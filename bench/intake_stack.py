@@ -10,8 +10,10 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -87,6 +89,7 @@ def make_run(tmp: Path, *, postgres: bool, **extra: str) -> Iterator[Server]:
             k: env[k] for k in ("DATABASE_URL",) if k in env})
     finally:
         _stop(proc)
+        shutil.copy(log, Path(tempfile.gettempdir()) / f"bench-intake-{NAME}-{tmp.name}.log")
         if postgres:
             import redis
 

@@ -88,8 +88,10 @@ def fire(base: str, items: list, clients: int, send) -> Sample:
 
 def item_result(item, resp) -> None:
     if isinstance(item, dict):
-        item["answers"].append((resp.status_code, resp.json().get("status"),
-                                resp.json().get("run_id")))
+        body = resp.json() if resp.headers.get("Content-Type") == "application/json" else {}
+        item["answers"].append((resp.status_code, body.get("status"), body.get("run_id")))
+        if resp.status_code >= 300 and resp.status_code != 202:
+            print(f"    unexpected answer {resp.status_code}: {resp.text[:300]}", flush=True)
 
 
 def floor_burst(server: st.Server, n: int, clients: int) -> Sample:
@@ -131,15 +133,20 @@ class QueuedSampler(threading.Thread):
         super().__init__(daemon=True)
         self.server, self.ids, self.stop, self.most, self.samples = server, sync_ids, \
             threading.Event(), 0, 0
+        self.most_with_retries = 0
 
     def run(self) -> None:
         conn = self.server.db()
         marks = ",".join("'" + i + "'" for i in self.ids)
-        sql = ("SELECT config_id, COUNT(*) FROM sync_syncrun WHERE status = 'queued' "
+        # Runs queued by intake: a run back in the queue to retry a failed attempt (attempts >
+        # 0; here, the remote's branch moved between its ls-refs and its fetch) is counted apart.
+        sql = ("SELECT config_id, SUM(CASE WHEN attempts = 0 THEN 1 ELSE 0 END), COUNT(*) "
+               "FROM sync_syncrun WHERE status = 'queued' "
                f"AND config_id IN ({marks}) GROUP BY config_id")
         while not self.stop.wait(0.05):
             rows = conn.execute(sql).fetchall()
-            self.most = max([self.most, *(n for _, n in rows)])
+            self.most = max([self.most, *(n for _, n, _ in rows)])
+            self.most_with_retries = max([self.most_with_retries, *(n for _, _, n in rows)])
             self.samples += 1
         conn.close()
 
@@ -148,7 +155,7 @@ def check_round(server: st.Server, items: list, configs: list[st.Config], tag: s
     firsts = [i for i in items if i["answers"]]
     uniq = {i["id"]: i for i in firsts}.values()
     wrong = [i["id"] for i in uniq
-             if sorted(a[1] for a in i["answers"]) != ["duplicate", "queued"]]
+             if sorted(str(a[1]) for a in i["answers"]) != ["duplicate", "queued"]]
     runs = {a[2] for i in uniq for a in i["answers"] if a[2]}
     conn = server.db()
     recorded = conn.execute("SELECT COUNT(*), COUNT(DISTINCT delivery_id) FROM "
@@ -198,6 +205,12 @@ class Waiters:
                                     json={"sync_id": config.sync_id, "wait": True}, timeout=300)
             self.sample.latencies.append(time.perf_counter() - start)
             self.sample.statuses[resp.status_code] += 1
+            if resp.status_code == 202:  # as a client does: follow the run, then trigger again
+                run = resp.json()["run_id"]
+                while not self.stop.wait(1.0) and api.session.get(
+                        f"{self.server.base}/v1/repos/{config.slug}/sync/runs/{run}",
+                        timeout=300).json().get("status") in ("queued", "running"):
+                    pass
 
     def _probe(self) -> None:
         with requests.Session() as session:
@@ -252,7 +265,8 @@ def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str
                 sampler.join()
                 checks = check_round(server, items, configs, tag)
                 drained = drain(server, configs + (slow_configs if waiting else []))
-                checks.update(max_queued_per_config=sampler.most, drained_s=round(drained, 1),
+                checks.update(max_queued_per_config=sampler.most,
+                              with_retries=sampler.most_with_retries, drained_s=round(drained, 1),
                               trees_equal=trees_equal(server, fake, configs))
                 print(f"[{label}] intake, {waiting} waiters: {sample.line()}\n    {checks}",
                       flush=True)
