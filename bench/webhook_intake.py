@@ -57,17 +57,21 @@ class Sample:
                 f"  statuses {dict(self.statuses)}")
 
 
-def fire(base: str, items: list, clients: int, send) -> Sample:
-    """``clients`` threads, each with its own keep-alive session, take ``items`` in order."""
-    sample, lock, it = Sample(), threading.Lock(), iter(items)
+def fire(base: str, items: list, clients: int, send, rate: float = 0.0) -> Sample:
+    """``clients`` threads, each with its own keep-alive session, take ``items`` in order: as
+    fast as answers come (closed loop), or the n-th item sent at n / ``rate`` seconds."""
+    sample, lock, it, counter = Sample(), threading.Lock(), iter(items), itertools.count()
+    origin = time.perf_counter() + 0.1
 
     def client() -> None:
         with requests.Session() as session:
             while True:
                 with lock:
-                    item = next(it, None)
+                    item, n = next(it, None), next(counter)
                 if item is None:
                     return
+                if rate and (delay := origin + n / rate - time.perf_counter()) > 0:
+                    time.sleep(delay)
                 start = time.perf_counter()
                 resp = send(session, item)
                 elapsed = time.perf_counter() - start
@@ -249,9 +253,9 @@ def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str
         floor = [floor_burst(server, args.deliveries, args.clients) for _ in range(args.rounds)]
         print(f"[{label}] floor (unsigned, 401): {floor[-1].line()}", flush=True)
         tags = (f"r{i}" for i in itertools.count())
-        for waiting in (0, args.waiters):
+        for waiting, rate in ((0, 0.0), (0, args.rate), (args.waiters, 0.0)):
             results = []
-            for _ in range(args.rounds):
+            for _ in range(args.rounds if not rate else 1):
                 tag = next(tags)
                 items = deliveries(fake, configs, args.deliveries, tag, rng)
                 sampler = QueuedSampler(server, [c.sync_id for c in configs])
@@ -260,7 +264,8 @@ def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str
                     with Waiters(server, slow_configs, waiting) as waiters:
                         sample = fire(server.base, items, args.clients, send_delivery(server, fake))
                 else:
-                    sample = fire(server.base, items, args.clients, send_delivery(server, fake))
+                    sample = fire(server.base, items, args.clients, send_delivery(server, fake),
+                                  rate)
                 sampler.stop.set()
                 sampler.join()
                 checks = check_round(server, items, configs, tag)
@@ -268,13 +273,15 @@ def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str
                 checks.update(max_queued_per_config=sampler.most,
                               with_retries=sampler.most_with_retries, drained_s=round(drained, 1),
                               trees_equal=trees_equal(server, fake, configs))
-                print(f"[{label}] intake, {waiting} waiters: {sample.line()}\n    {checks}",
+                print(f"[{label}] intake, {waiting} waiters{f', paced {rate:.0f}/s' if rate else ''}"
+                      f": {sample.line()}\n    {checks}",
                       flush=True)
                 if waiting:
                     print(f"    waiters: {waiters.sample.line()}\n    /healthz: "
                           f"{waiters.health.line()}", flush=True)
                 results.append((sample, checks, waiters if waiting else None))
-            rows.append(summary(label, waiting, results, floor))
+            rows.append(summary(label + (f", paced {rate:.0f}/s" if rate else ""), waiting,
+                                results, floor))
     return rows
 
 
@@ -306,6 +313,8 @@ def main() -> None:
     ap.add_argument("--configs", type=int, default=4)
     ap.add_argument("--waiters", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rate", type=float, default=100.0, help="the paced round: deliveries/s "
+                    "from all clients together (an open loop, as a host delivers pushes)")
     ap.add_argument("--backends", default="pg,embedded")
     ap.add_argument("--wait-slots", type=int, default=-1, help="COREGIT_SYNC_WAIT_SLOTS (-1: "
                     "the default, half the threads; a large number: no cap, as before)")

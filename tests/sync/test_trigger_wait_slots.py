@@ -58,6 +58,7 @@ def test_waiting_triggers_leave_threads_for_health_and_webhooks(master_key, tmp_
                       queue_id=queue_id, repo_root=str(settings.COREGIT_REPO_ROOT),
                       data_dir=tmp_path, extra={"COREGIT_SYNC_WAIT_SECONDS": "900"})
     port, procs = free_port(), []
+    pool = ThreadPoolExecutor(THREADS + 2)
     base = f"http://127.0.0.1:{port}"
     with fake_over_http(lambda host: FakeGitHub(tmp_path / "gh", host=host)) as (gh, host):
         gh.add_token(TOKEN)
@@ -87,44 +88,44 @@ def test_waiting_triggers_leave_threads_for_health_and_webhooks(master_key, tmp_
                 return requests.post(f"{base}/v1/repos/waits/sync", headers={
                     "x-api-key": master_key}, json={"sync_id": configs["waits"]}, timeout=900)
 
-            with ThreadPoolExecutor(THREADS + 2) as pool:
-                waits = [pool.submit(trigger) for _ in range(THREADS + 2)]
-                # Beyond the slots: answered at once, as `wait: false` (202 and the queued run).
-                wait_until(lambda: sum(f.done() for f in waits) >= THREADS, timeout=DEADLINE,
-                           what="the triggers beyond the wait slots to answer")
-                answered = [f for f in waits if f.done()]
-                early = [f.result() for f in answered]
-                assert len(early) == THREADS + 2 - SLOTS
-                assert {(r.status_code, r.json()["status"]) for r in early} == {(202, "queued")}
-                run_id = early[0].json()["run_id"]
-                assert {r.json()["run_id"] for r in early} == {run_id}
+            waits = [pool.submit(trigger) for _ in range(THREADS + 2)]
+            # Beyond the slots: answered at once, as `wait: false` (202 and the queued run).
+            wait_until(lambda: sum(f.done() for f in waits) >= THREADS, timeout=DEADLINE,
+                       what="the triggers beyond the wait slots to answer")
+            answered = [f for f in waits if f.done()]
+            early = [f.result() for f in answered]
+            assert len(early) == THREADS + 2 - SLOTS
+            assert {(r.status_code, r.json()["status"]) for r in early} == {(202, "queued")}
+            run_id = early[0].json()["run_id"]
+            assert {r.json()["run_id"] for r in early} == {run_id}
 
-                # Every slot holds a wait that cannot end (no worker consumes the queue), and
-                # the process still answers health checks and webhook deliveries.
-                health = requests.get(f"{base}/healthz", timeout=DEADLINE)
-                assert health.status_code == 200 and health.json()["status"] == "ok"
-                before, after = gh.branch_sha("acme/pushed"), gh.commit(
-                    "acme/pushed", {"README.md": b"# moved\n"}, "a push", branch="main")
-                body = _push("acme/pushed", before, after)
-                secret = gh.hooks("acme/pushed")[0]["config"]["secret"].encode()
-                hook = requests.post(f"{base}/v1/sync-webhooks/github/{configs['pushed']}",
-                                     data=body, timeout=DEADLINE, headers={
-                                         "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1",
-                                         "Content-Type": "application/json",
-                                         "X-Hub-Signature-256": "sha256=" + hmac.new(
-                                             secret, body, hashlib.sha256).hexdigest()})
-                assert hook.status_code == 202 and hook.json()["status"] == "queued", hook.text
-                assert sum(not f.done() for f in waits) == SLOTS
+            # Every slot holds a wait that cannot end (no worker consumes the queue), and
+            # the process still answers health checks and webhook deliveries.
+            health = requests.get(f"{base}/healthz", timeout=DEADLINE)
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            before, after = gh.branch_sha("acme/pushed"), gh.commit(
+                "acme/pushed", {"README.md": b"# moved\n"}, "a push", branch="main")
+            body = _push("acme/pushed", before, after)
+            secret = gh.hooks("acme/pushed")[0]["config"]["secret"].encode()
+            hook = requests.post(f"{base}/v1/sync-webhooks/github/{configs['pushed']}",
+                                 data=body, timeout=DEADLINE, headers={
+                                     "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1",
+                                     "Content-Type": "application/json",
+                                     "X-Hub-Signature-256": "sha256=" + hmac.new(
+                                         secret, body, hashlib.sha256).hexdigest()})
+            assert hook.status_code == 202 and hook.json()["status"] == "queued", hook.text
+            assert sum(not f.done() for f in waits) == SLOTS
 
-                # Released: a worker takes the run, and each waiting trigger answers its result.
-                procs.append(celery_worker(senv, "waits").start())
-                late = [f.result(timeout=900) for f in waits if f not in answered]
+            # Released: a worker takes the run, and each waiting trigger answers its result.
+            procs.append(celery_worker(senv, "waits").start())
+            late = [f.result(timeout=900) for f in waits if f not in answered]
             assert len(late) == SLOTS
             for resp in late:
                 assert resp.status_code == 200, resp.text
                 assert resp.json()["run_id"] == run_id and resp.json()["direction"] == "import"
                 assert resp.json()["remote_sha"] == gh.branch_sha("acme/waits")
         finally:
-            for proc in procs:
+            for proc in procs:  # first: a request still waiting ends with its server
                 proc.stop()
+            pool.shutdown(cancel_futures=True)
             redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(f"celery-{queue_id}")
