@@ -66,20 +66,22 @@ class Server:
 
 
 @contextlib.contextmanager
-def make_run(tmp: Path, *, postgres: bool, **extra: str) -> Iterator[Server]:
+def make_run(tmp: Path, *, postgres: bool, code: Path = ROOT, broker: str = "",
+             **extra: str) -> Iterator[Server]:
     """`bash scripts/run.sh`, as `make run` runs it (gunicorn --workers 2 --threads 4, a Celery
-    worker with beat), on PostgreSQL + Redis under the benchmark's own names, or embedded."""
+    worker with beat), on PostgreSQL + Redis under the benchmark's own names, or embedded.
+    ``code``: another checkout to serve (a "before" figure), with this checkout's venv."""
     port = free_port()
     env = terminal_env(tmp / "home", COREGIT_DATA_DIR=str(tmp / "data"), PORT=str(port),
                        VENV=str(ROOT / ".venv"), LOG_LEVEL="WARNING", **extra)
     (tmp / "home").mkdir(parents=True, exist_ok=True)
     if postgres:
         env["DATABASE_URL"] = fresh_database(f"bench_intake_{NAME}".replace("-", "_"))
-        env["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/0"
+        env["CELERY_BROKER_URL"] = broker or "redis://127.0.0.1:6379/0"
         env["COREGIT_TASK_QUEUE"] = f"bench-intake-{NAME}"
     log = tmp / "run.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=out,
+        proc = subprocess.Popen(["bash", "scripts/run.sh"], cwd=code, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -93,7 +95,9 @@ def make_run(tmp: Path, *, postgres: bool, **extra: str) -> Iterator[Server]:
         if postgres:
             import redis
 
-            redis.Redis.from_url(env["CELERY_BROKER_URL"]).delete(env["COREGIT_TASK_QUEUE"])
+            # "celery" only on a Redis database of our own (a checkout without COREGIT_TASK_QUEUE)
+            queues = [env["COREGIT_TASK_QUEUE"], *(["celery"] if broker else [])]
+            redis.Redis.from_url(env["CELERY_BROKER_URL"]).delete(*queues)
 
 
 def _wait_healthy(proc: subprocess.Popen, base: str, log: Path) -> None:

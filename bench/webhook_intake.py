@@ -246,7 +246,7 @@ def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str
     with st.github(tmp / "gh") as (fake, host), \
             st.github(tmp / "slow", st.SlowGitHub) as (slow, slow_host), \
             st.make_run(tmp / ("pg" if postgres else "embedded"), postgres=postgres,
-                        **extra) as server:
+                        code=Path(args.code_root), broker=args.broker, **extra) as server:
         api = st.Api(server)
         configs = st.make_configs(api, fake, host, "hook", args.configs, auto_sync=True)
         slow_configs = st.make_configs(api, slow, slow_host, "slow", 4, auto_sync=False)
@@ -318,6 +318,10 @@ def main() -> None:
     ap.add_argument("--backends", default="pg,embedded")
     ap.add_argument("--wait-slots", type=int, default=-1, help="COREGIT_SYNC_WAIT_SLOTS (-1: "
                     "the default, half the threads; a large number: no cap, as before)")
+    ap.add_argument("--code-root", default=str(st.ROOT), help="serve another checkout (the "
+                    "same venv), e.g. the commit before a change, for a before figure")
+    ap.add_argument("--broker", default="", help="Redis URL; a checkout that predates "
+                    "COREGIT_TASK_QUEUE needs a Redis database of its own, e.g. .../13")
     args = ap.parse_args()
     rng, rows = random.Random(9), []
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
