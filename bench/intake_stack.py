@@ -91,7 +91,7 @@ def make_run(tmp: Path, *, postgres: bool, code: Path = ROOT, broker: str = "",
             k: env[k] for k in ("DATABASE_URL",) if k in env})
     finally:
         _stop(proc)
-        shutil.copy(log, Path(tempfile.gettempdir()) / f"bench-intake-{NAME}-{tmp.name}.log")
+        shutil.copy(log, Path(tempfile.gettempdir()) / f"bench-intake-{NAME}-{tmp.parent.name}.log")
         if postgres:
             import redis
 

@@ -271,9 +271,10 @@ def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str
     label = "PostgreSQL + Redis" if postgres else "embedded (SQLite + filesystem broker)"
     extra = {"COREGIT_SYNC_WAIT_SLOTS": str(args.wait_slots)} if args.wait_slots >= 0 else {}
     rows = []
+    tmp = tmp / ("pg" if postgres else "embedded")
     with st.github(tmp / "gh") as (fake, host), \
             st.github(tmp / "slow", st.SlowGitHub) as (slow, slow_host), \
-            st.make_run(tmp / ("pg" if postgres else "embedded"), postgres=postgres,
+            st.make_run(tmp / "server", postgres=postgres,
                         code=Path(args.code_root), broker=args.broker, **extra) as server:
         api = st.Api(server)
         configs = st.make_configs(api, fake, host, "hook", args.configs, auto_sync=True)
