@@ -35,3 +35,4 @@ bench: venv
 	$(BIN)/python -m bench.export_memory
 	$(BIN)/python -m bench.mirror_vs_clone
 	$(BIN)/python -m bench.run_progress
+	$(BIN)/python -m bench.webhook_intake
