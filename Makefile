@@ -40,3 +40,4 @@ bench: venv services
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} $(BIN)/python -m bench.fleet_workers
 	$(BIN)/python -m bench.e2e_import --size 150 --rounds 3
 	$(BIN)/python -m bench.e2e_import --size 1024 --rounds 2
+	$(BIN)/python -m bench.webhook_intake

@@ -79,7 +79,12 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded default shares one file between the API and the worker.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # WAL: readers never wait for the writer, and a commit appends to the log instead of
+    # syncing the database file several times. FULL keeps every commit durable across a power
+    # loss too (NORMAL would be faster but may drop the last recorded runs after refs moved).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30, "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -136,6 +141,10 @@ COREGIT_REPO_ROOT = Path(env_str("COREGIT_REPO_ROOT", str(DATA_DIR / "repos"))).
 COREGIT_PUBLIC_URL = env_str("COREGIT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 COREGIT_ALLOW_PRIVATE_HOSTS = env_bool("COREGIT_ALLOW_PRIVATE_HOSTS", DEBUG)
 COREGIT_SYNC_WAIT_SECONDS = env_int("COREGIT_SYNC_WAIT_SECONDS", 25)
+# `wait: true` triggers one API process holds open at once (sync/wait_slots.py); unset: half of
+# gunicorn's threads, so waits never take the threads webhook intake and /healthz need.
+COREGIT_SYNC_WAIT_SLOTS = int(env_str("COREGIT_SYNC_WAIT_SLOTS", "") or -1)
+COREGIT_SYNC_WAIT_SLOTS = None if COREGIT_SYNC_WAIT_SLOTS < 0 else COREGIT_SYNC_WAIT_SLOTS
 COREGIT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
 COREGIT_MAX_PUSH_BYTES = env_int("COREGIT_MAX_PUSH_BYTES", 2 * 1024**3)  # one push's pack
 # Snapshot exports to GitHub/GitLab of at least this many changed files or bytes are pushed over
@@ -164,7 +173,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # well under 1 % of a core (docs/benchmarks.md, "Import end to end").
         polling_interval=0.05,
     )
-CELERY_TASK_DEFAULT_QUEUE = "celery"  # named, so tests and metrics can derive their queues from it
+# Named, so tests and metrics can derive their queues from it; COREGIT_TASK_QUEUE gives two
+# deployments (or a benchmark and the CI) on one Redis queues of their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("COREGIT_TASK_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

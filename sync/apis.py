@@ -22,7 +22,7 @@ from core.serializers import (
 )
 from repos.apis import RepoScopedMixin, page_query
 from repos.serializers import PageQuerySerializer
-from sync import config_services, run_services, selectors
+from sync import config_services, run_services, selectors, wait_slots
 from sync.bodies import config_body, run_body, trigger_body, warnings_of
 from sync.models import Direction, SyncRun
 from sync.serializers import (
@@ -160,8 +160,10 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
         responses={
             200: TriggerResultSerializer,
             202: OpenApiResponse(RunQueuedSerializer,
-                                 description="Queued or still running (`wait: false`, or the "
-                                             "wait ran out)."),
+                                 description="Queued or still running (`wait: false`, the "
+                                             "wait ran out, or the server already holds as "
+                                             "many waits as it allows: see "
+                                             "`COREGIT_SYNC_WAIT_SLOTS`)."),
             **errors(403, 404),
             422: OpenApiResponse(ErrorSerializer, description=REMOTE_CHECK.replace(
                 " (the credential cannot push, for an export)", "")),
@@ -181,7 +183,9 @@ class SyncTriggerApi(RepoScopedMixin, APIView):
             force=args["force"],
         )
         if args["wait"] and not run_services.sync_run_unpublished(run):
-            run = _wait_for(run, settings.COREGIT_SYNC_WAIT_SECONDS)
+            with wait_slots.wait_slot() as may_wait:  # none free: answered as `wait: false`
+                if may_wait:
+                    run = _wait_for(run, settings.COREGIT_SYNC_WAIT_SECONDS)
         if not run.finished:
             unpublished = run_services.sync_run_unpublished(run)
             body = {"run_id": run.id, "status": run.status,

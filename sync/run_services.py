@@ -109,12 +109,17 @@ def sync_run_request(
     if err := branch_error(branch):
         raise BadRequest(f"Invalid request: branch: {err}", details={"branch": [err]})
     lost_after = timezone.now() - timedelta(seconds=settings.COREGIT_RUN_REPUBLISH_SECONDS)
+    same = _same_queued(config, branch, force)
+    if same is not None and same.enqueued_at is not None and same.enqueued_at >= lost_after:
+        # Joined without the config lock (a burst of webhooks would queue behind it): a run
+        # still queued now has not started fetching, so it sees everything pushed before this
+        # request. Only creating a run (or re-publishing one) needs the lock.
+        return same
     with transaction.atomic():
-        SyncConfig.objects.select_for_update().filter(pk=config.pk).first()
-        same = SyncRun.objects.filter(
-            config=config, status=SyncRun.Status.QUEUED, branch=branch,
-            direction=config.direction, force=force,
-        ).order_by("created_at").first()
+        # NO KEY: webhook deliveries recorded meanwhile (a foreign key to this row takes KEY
+        # SHARE) neither wait for it nor deadlock with it over a delivery id both insert.
+        SyncConfig.objects.select_for_update(no_key=True).filter(pk=config.pk).first()
+        same = _same_queued(config, branch, force)
         if same is not None:
             if same.enqueued_at is None or same.enqueued_at < lost_after:
                 enqueue(same)  # its task message looks lost: publish it again (claims dedupe)
@@ -127,10 +132,17 @@ def sync_run_request(
     return run
 
 
+def _same_queued(config: SyncConfig, branch: str, force: bool) -> SyncRun | None:
+    return SyncRun.objects.filter(
+        config=config, status=SyncRun.Status.QUEUED, branch=branch, direction=config.direction,
+        force=force,
+    ).order_by("created_at").first()
+
+
 def _claim(run_id: str, worker: str) -> SyncRun | None:
     now = timezone.now()
     with transaction.atomic():
-        run = SyncRun.objects.select_for_update().filter(pk=run_id).first()
+        run = SyncRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
         if run is None or run.finished:
             return None  # deleted, or a duplicate delivery of a finished run
         Repository.objects.select_for_update().filter(pk=run.repository_id).first()

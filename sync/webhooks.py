@@ -178,13 +178,16 @@ def webhook_receive(*, delivery: Delivery, candidates: list[SyncConfig]) -> Outc
     payload = parse_object(delivery.body) if handler else {}
     if payload is None:
         return Outcome(400, {"error": "Body is not a JSON object", "code": "webhook.bad_body"})
+    # Redeliveries are answered from one read, outside any transaction (SQLite's would take the
+    # write lock). One that races its first copy is caught by the unique constraint below, and
+    # rolling back discards whatever its handler queued.
+    if WebhookDelivery.objects.filter(provider=delivery.provider, config=config,
+                                      delivery_id=delivery.delivery_id).exists():
+        return Outcome(200, {"status": "duplicate"})
     try:
         if normalize := PAYLOADS.get((delivery.provider, delivery.event)):
             payload = normalize(config, payload)
         with transaction.atomic():
-            if WebhookDelivery.objects.filter(provider=delivery.provider, config=config,
-                                              delivery_id=delivery.delivery_id).exists():
-                return Outcome(200, {"status": "duplicate"})
             outcome, run = handler(config, payload) if handler else ("ignored:event", None)
             _record(delivery, config, outcome, run, payload)
     except BadPayload as exc:
