@@ -24,6 +24,7 @@ from core.ids import new_id
 from core.netguard import check_url
 from events import dispatch, sender
 from events.models import EVENT_TYPES, EventDelivery, EventHook
+from observability import series
 
 logger = logging.getLogger(__name__)
 # A task's countdown starts after the due time was recorded; this covers clocks of other machines.
@@ -151,6 +152,9 @@ def event_delivery_attempt(*, delivery_id: str) -> float | None:
     else:
         countdown = backoff(delivery.attempt)
         outcome["next_attempt_at"] = timezone.now() + timedelta(seconds=countdown)
+    # Counted before the row says so: whoever sees the outcome recorded also sees it counted.
+    series.event_delivery_attempted(event=delivery.event_type,
+                                    result=str(outcome.get("status", "retrying")))
     EventDelivery.objects.filter(pk=delivery_id, claim=token).update(
         claim="", claimed_at=None, **outcome)
     return countdown

@@ -44,6 +44,10 @@ PHASE_DURATION = Histogram(
 WEBHOOK_DELIVERIES = Counter(
     "coregit_webhook_deliveries", "Provider webhook deliveries received, by result.",
     ["provider", "result"])
+EVENT_DELIVERY_ATTEMPTS = Counter(
+    "coregit_event_delivery_attempts", "Outbound event-hook delivery attempts, by result: "
+    "succeeded, retrying (failed, another attempt is due) or failed (no attempt left, or the "
+    "hook was disabled).", ["event", "result"])
 RATE_LIMIT_REMAINING = Gauge(
     "coregit_provider_rate_limit_remaining",
     "Requests left in the provider's rate-limit window, from its last response per connection.",
@@ -63,6 +67,10 @@ def run_phase_ended(*, phase: str, provider: str, direction: str, seconds: float
 
 def webhook_delivery(*, provider: str, status: int, body: Mapping) -> None:
     WEBHOOK_DELIVERIES.labels(provider, delivery_result(status, body)).inc()
+
+
+def event_delivery_attempted(*, event: str, result: str) -> None:
+    EVENT_DELIVERY_ATTEMPTS.labels(event, result).inc()
 
 
 def delivery_result(status: int, body: Mapping) -> str:

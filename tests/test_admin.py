@@ -5,6 +5,7 @@ import responses
 from django.contrib.auth.models import User
 
 from accounts.models import ApiKey
+from repos.models import Repository
 from sync.models import SyncConfig, SyncRun
 from tests.support.git_http_backend import serve_git
 
@@ -84,3 +85,35 @@ def test_sync_now_shows_a_failure_and_resume_clears_a_pause(operator, api, tmp_p
     config.refresh_from_db()
     assert (config.auto_sync_paused, config.consecutive_failures) == (False, 0)
     assert "coregit-paused" not in resp.content.decode()
+
+
+def test_runs_show_progress_and_runs_and_deliveries_are_read_only(operator, api, master_key):
+    from events.models import EventDelivery, EventHook
+
+    api.post("/v1/repos", {"slug": "app"}, format="json")
+    repo = Repository.objects.get()
+    run = SyncRun.objects.create(
+        org=repo.org, repository=repo, direction="import", branch="main", status="running",
+        progress={"phase": "fetching", "phases": ["resolving", "fetching"],
+                  "bytes_received": 123456, "objects_received": 7, "objects_total": 9})
+    listing = operator.get("/admin/sync/syncrun/?status__exact=running").content.decode()
+    assert run.id in listing and "fetching: " in listing  # the phase, then the counts
+    for figure in ("bytes_received 123456", "objects_received 7", "objects_total 9"):
+        assert figure in listing, figure
+    assert operator.post(f"/admin/sync/syncrun/{run.pk}/change/",
+                         {"status": "success"}).status_code == 403
+    run.refresh_from_db()
+    assert run.status == "running"
+
+    hook_id = api.post("/v1/event-hooks", {"url": "https://hooks.example.com/x",
+                                           "events": ["sync.run.failed"]},
+                       format="json").json()["id"]
+    delivery = EventDelivery.objects.create(
+        hook=EventHook.objects.get(id=hook_id), event_type="sync.run.failed",
+        message_id="msg_1", payload={}, status="failed", attempt=3, response_code=500)
+    assert operator.get("/admin/events/eventdelivery/add/").status_code == 403
+    assert operator.post(f"/admin/events/eventdelivery/{delivery.pk}/change/",
+                         {"status": "succeeded"}).status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert operator.get("/admin/sync/webhookdelivery/add/").status_code == 403

@@ -3,17 +3,19 @@ webhook results, rate limits, queue gauges, and the token / loopback rules."""
 
 import hashlib
 import hmac
+import re
 import time
 
 import pytest
 import requests
+from prometheus_client import Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from sync.models import SyncConfig, SyncRun
 from sync.run_services import sync_run_request
 from tests.fakes.github import FakeGitHub
 from tests.fixtures import BrokerQueue, route_tasks_to
-from tests.support.paths import WEBHOOKS
+from tests.support.paths import ROOT, WEBHOOKS
 from tests.sync.conftest import git_config, git_remote, repo  # noqa: F401 - fixtures
 from tests.workers.prefork import prefork_queue, prefork_worker
 
@@ -201,3 +203,15 @@ def test_without_a_token_only_loopback_clients_are_served(live_server, client, s
     remote = client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="127.0.0.1")
     assert remote.status_code == 403 and remote.json()["code"] == "metrics.forbidden"
     assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
+
+
+def test_the_readme_documents_every_series():
+    from observability import series
+
+    documented = set(re.findall(r"^\| `(coregit_[a-z_]+)` \|",
+                                (ROOT / "README.md").read_text(), re.M))
+    counters = {m._name + "_total" for m in vars(series).values() if isinstance(m, Counter)}
+    names = set(re.findall(r'"(coregit_[a-z_]+)"', "".join(
+        (ROOT / "observability" / f).read_text() for f in ("series.py", "collector.py"))))
+    expected = counters | {n for n in names if n + "_total" not in counters}
+    assert len(expected) >= 12 and expected - documented == set()

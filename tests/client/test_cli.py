@@ -176,3 +176,31 @@ def test_usage_and_unreachable_exit_codes(cli_env):
     assert "Cannot reach" in dead.stderr
     missing = coregit(cli_env, "sync", "history", "nope", code=1)
     assert "resource.not_found" in missing.stderr
+
+
+def test_on_a_terminal_trigger_draws_a_live_progress_bar(cli_env, repo, git_remote, git_config,
+                                                         live_worker):
+    import pty
+
+    git_remote.work.write("a.txt", "1")
+    git_remote.work.commit("one")
+    git_remote.work.push()
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in cli_env.items() if k not in ("TERM", "NO_COLOR")}
+    proc = subprocess.Popen([COREGIT, "sync", "trigger", "app"], env={**env, "TERM": "xterm"},
+                            stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    shown = b""
+    while True:  # until the CLI exits and the terminal side closes (EIO)
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    assert proc.wait(timeout=DEADLINE) == 0, shown
+    text = shown.decode(errors="replace")
+    assert "━" in text and "\x1b[" in text  # rich's bar, redrawn in place
+    assert "success" in text and "ref updated" in text

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.test import override_settings
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from core.errors import ProviderAuthError
@@ -47,6 +48,15 @@ def _settled(hook_id, count):
         settled = [d for d in rows if d.status != EventDelivery.Status.PENDING]
         return rows if len(settled) >= count else None
     return _until(done)
+
+
+def _attempts(client) -> dict[str, float]:
+    """``coregit_event_delivery_attempts_total`` by result, as /metrics serves it (the worker's
+    counts included)."""
+    text = client.get("/metrics").content.decode()
+    return {s.labels["result"]: s.value for f in text_string_to_metric_families(text)
+            for s in f.samples if s.name == "coregit_event_delivery_attempts_total"
+            and s.labels["event"] == "sync.run.failed"}
 
 
 def _trigger(api, config, **extra):
@@ -138,7 +148,8 @@ def test_auto_sync_pause_and_resume_are_delivered(api, repo, git_config, live_wo
 @override_settings(COREGIT_EVENT_RETRY_BASE_SECONDS=0.05, COREGIT_EVENT_MAX_ATTEMPTS=3,
                    COREGIT_EVENT_DISABLE_AFTER=5)
 def test_failures_are_retried_then_the_hook_is_disabled_and_redelivery_works(
-        api, org, live_worker, receiver):
+        api, org, live_worker, receiver, client):
+    before = _attempts(client)
     hook = _hook(api, receiver.url, ["sync.run.failed"])
     receiver.statuses = [500] * 5
     event_emit(org_id=org.id, event_type="sync.run.failed", data={"n": 1})
@@ -173,6 +184,10 @@ def test_failures_are_retried_then_the_hook_is_disabled_and_redelivery_works(
         id=again.json()["id"], status="succeeded").first())
     assert (done.attempt, done.response_code) == (1, 204)
     assert EventHook.objects.get(id=hook["id"]).consecutive_failures == 0
+    # Every attempt, made by the worker, is counted by result on /metrics.
+    after = _attempts(client)
+    assert {r: after.get(r, 0) - before.get(r, 0) for r in ("retrying", "failed", "succeeded")} \
+        == {"retrying": 3, "failed": 2, "succeeded": 1}
 
 
 def test_the_url_guard_also_refuses_at_send_time(api, org, live_worker, receiver):
