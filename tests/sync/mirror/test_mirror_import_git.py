@@ -140,6 +140,12 @@ def test_backup_refs_are_hidden_from_git_clients(api, repo, git_remote, mirror_c
     url = authed_url(live_server.url, master_key, f"{repo.org.slug}/app.git")
     listed = git("ls-remote", url, home=tmp_path).stdout.decode()
     assert "refs/heads/main" in listed and "refs/coregit" not in listed
+    # A mirror clone takes every ref it is shown: still none of the backups.
+    git("clone", "-q", "--mirror", url, str(tmp_path / "clone.git"), home=tmp_path)
+    cloned = git("for-each-ref", "--format=%(refname)", cwd=tmp_path / "clone.git",
+                 home=tmp_path).stdout.decode().split()
+    assert "refs/heads/main" in cloned and not [r for r in cloned if r.startswith(
+        ("refs/coregit/", "refs/sync/"))]
     pushed = git("push", url, "refs/heads/main:refs/coregit/backup/x/1", cwd=repo.disk_path,
                  home=tmp_path, check=False)
     assert pushed.returncode != 0 and b"reserved for Coregit Sync" in pushed.stderr
