@@ -72,7 +72,9 @@ def test_diverged_refused_then_forced_with_backup_then_restored(
     local = local_refs(repo)
     assert local["refs/heads/main"] == remote["refs/heads/main"]
     assert local["refs/heads/release/1"] == mine and local["refs/tags/v1"] != remote["refs/tags/v1"]
-    assert api.get("/v1/repos/app/sync/history").json()["runs"][0]["refs"] == body["refs"]
+    row = api.get("/v1/repos/app/sync/history").json()["runs"][0]
+    assert row["refs"] == body["refs"]
+    assert (row["status"], row["error_code"]) == ("error", "sync.diverged"), row
 
     forced = trigger(api, mirror_config, force=True)
     assert forced.status_code == 200, forced.json()
