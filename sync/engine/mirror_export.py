@@ -2,8 +2,9 @@
 
 The remote's refs are read first and every update names the value it replaces, so a remote ref
 that moves meanwhile refuses that update (the server compares and swaps). A ref is only ever
-fast-forwarded or created; a remote ref that diverged (commits we lack, a moved tag, a value other
-than the one this config last saw that is not in our history) is refused for that ref. With force,
+fast-forwarded or created; a remote ref that diverged (commits we lack, a moved tag) or that is no
+longer the value this config last saw (moved, rewound or deleted by someone else, even to a commit
+our history holds) is refused for that ref. With force,
 the remote's old tip is first fetched and kept under a local backup ref, then overwritten; with
 ``prune``, remote refs deleted locally are deleted remotely, backed up the same way.
 """
@@ -54,6 +55,14 @@ def _plan(repo: Repo, req: MirrorRequest, ref: bytes, local: bytes | None,
     name, old, new = ref.decode(), _s(remote), _s(local)
     if local == remote:
         return RefOutcome(name, old, new, "unchanged")
+    seen = req.last_seen.get(name)
+    if seen is not None and seen != old:
+        # Moved (or deleted) remotely since this config last saw it: someone else's update, even
+        # one our history contains (a rewind), is refused; force overwrites it after a backup.
+        if not req.force:
+            return RefOutcome(name, old, new, "diverged")
+        return RefOutcome(name, old, new, "deleted" if local is None else (
+            "backed_up" if remote is not None else "created"))
     if local is None:
         return RefOutcome(name, old, None, "deleted")
     if remote is None:

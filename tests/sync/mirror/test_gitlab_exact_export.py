@@ -50,9 +50,13 @@ def test_gitlab_export_of_new_symlink_and_submodule_is_exact(api, repo, live_wor
                         format="json").status_code == 200
         api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
         expected = _add_links(repo)
+        tip = gl.repos["grp/exact"].repo.refs[b"refs/heads/main"]
         exported = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json")
         assert exported.status_code == 200, exported.json()
         assert exported.json()["synced"] is True
+        head = gl.repos["grp/exact"].repo[gl.repos["grp/exact"].repo.refs[b"refs/heads/main"]]
+        assert head.parents == [tip]  # one commit on top of the remote tip
+        assert any("git-receive-pack" in e for e in gl.calls_by_endpoint)  # over git, not the API
         assert gl.tree_sha("grp/exact") == expected  # the API alone would have dropped both
         leaves = gl.read_tree("grp/exact")
         assert leaves["link-two"][0] == 0o120000 and leaves["vendor-two"][0] == 0o160000

@@ -64,6 +64,9 @@ def test_bad_mirror_fields_are_400_naming_the_field(api, repo, remote, extra, fi
     assert resp.status_code == 400, resp.json()
     body = resp.json()
     assert body["code"] == "request.invalid" and field in body.get("details", {}), body
+    # The same message shape as every other 400: the field, then its first error, in words.
+    reason = body["details"][field][0]
+    assert body["error"] == f"Invalid request: {field}: {reason}" and len(reason) > 5, body
     assert not SyncConfig.objects.exists()
     api.post(URL, {"remote": remote}, format="json")
     patched = api.patch(URL, extra, format="json")

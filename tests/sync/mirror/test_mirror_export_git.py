@@ -4,6 +4,7 @@ value, never forced blindly; forced overwrites keep the remote's old tip as a lo
 import pytest
 
 from repos import storage
+from tests.support.gitcli import git
 from tests.sync.engine.worktree import WorkTree
 from tests.sync.mirror.history import (
     all_local_refs,
@@ -80,6 +81,38 @@ def test_remote_that_moved_is_refused_per_ref_then_forced_with_a_local_backup(
     assert all_local_refs(repo)[backup] == theirs  # their commit is kept here, not lost
     listed = api.get("/v1/repos/app/sync/backups").json()["backups"]
     assert {b["backup"] for b in listed} == {backup, refs["refs/tags/v1"]["backup"]}
+
+
+def test_remote_rewound_or_deleted_since_last_seen_is_refused_then_forced(
+        api, repo, git_remote, exported):
+    """The expected old value is the one this config last saw: a remote ref someone rewound to
+    a commit our history holds, or deleted, is not silently fast-forwarded or recreated."""
+    target, _ = exported
+    local = local_refs(repo)
+    parent = git("rev-parse", "refs/heads/release/1^", cwd=target,
+                 home=git_remote.home).stdout.decode().strip()
+    git("update-ref", "refs/heads/release/1", parent, cwd=target, home=git_remote.home)
+    git("update-ref", "-d", "refs/heads/release/2", cwd=target, home=git_remote.home)
+
+    refused = trigger(api, {"id": body_id(api)})
+    assert refused.status_code == 409, refused.json()
+    refs = by_ref(refused.json())
+    assert refs["refs/heads/release/1"] == {"ref": "refs/heads/release/1", "old_sha": parent,
+                                            "new_sha": local["refs/heads/release/1"],
+                                            "status": "diverged"}
+    assert refs["refs/heads/release/2"]["status"] == "diverged"
+    remote = bare_refs(target, git_remote.home)
+    assert remote["refs/heads/release/1"] == parent and "refs/heads/release/2" not in remote
+
+    forced = trigger(api, {"id": body_id(api)}, force=True)
+    assert forced.status_code == 200, forced.json()
+    refs = by_ref(forced.json())
+    assert refs["refs/heads/release/1"]["status"] == "backed_up"
+    assert all_local_refs(repo)[refs["refs/heads/release/1"]["backup"]] == parent
+    assert refs["refs/heads/release/2"]["status"] == "created"
+    assert bare_refs(target, git_remote.home) == local_refs(repo) == local
+    again = trigger(api, {"id": body_id(api)}).json()
+    assert again["synced"] is False and {r["status"] for r in again["refs"]} == {"unchanged"}
 
 
 def test_export_prune_deletes_remote_refs_deleted_locally(api, repo, git_remote, exported):

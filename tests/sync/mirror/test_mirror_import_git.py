@@ -72,7 +72,9 @@ def test_diverged_refused_then_forced_with_backup_then_restored(
     local = local_refs(repo)
     assert local["refs/heads/main"] == remote["refs/heads/main"]
     assert local["refs/heads/release/1"] == mine and local["refs/tags/v1"] != remote["refs/tags/v1"]
-    assert api.get("/v1/repos/app/sync/history").json()["runs"][0]["refs"] == body["refs"]
+    row = api.get("/v1/repos/app/sync/history").json()["runs"][0]
+    assert row["refs"] == body["refs"]
+    assert (row["status"], row["error_code"]) == ("error", "sync.diverged"), row
 
     forced = trigger(api, mirror_config, force=True)
     assert forced.status_code == 200, forced.json()
@@ -140,6 +142,12 @@ def test_backup_refs_are_hidden_from_git_clients(api, repo, git_remote, mirror_c
     url = authed_url(live_server.url, master_key, f"{repo.org.slug}/app.git")
     listed = git("ls-remote", url, home=tmp_path).stdout.decode()
     assert "refs/heads/main" in listed and "refs/coregit" not in listed
+    # A mirror clone takes every ref it is shown: still none of the backups.
+    git("clone", "-q", "--mirror", url, str(tmp_path / "clone.git"), home=tmp_path)
+    cloned = git("for-each-ref", "--format=%(refname)", cwd=tmp_path / "clone.git",
+                 home=tmp_path).stdout.decode().split()
+    assert "refs/heads/main" in cloned and not [r for r in cloned if r.startswith(
+        ("refs/coregit/", "refs/sync/"))]
     pushed = git("push", url, "refs/heads/main:refs/coregit/backup/x/1", cwd=repo.disk_path,
                  home=tmp_path, check=False)
     assert pushed.returncode != 0 and b"reserved for Coregit Sync" in pushed.stderr
