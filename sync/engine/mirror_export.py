@@ -56,7 +56,8 @@ def _plan(repo: Repo, req: MirrorRequest, ref: bytes, local: bytes | None,
     if local == remote:
         return RefOutcome(name, old, new, "unchanged")
     seen = req.last_seen.get(name)
-    if seen is not None and seen != old:
+    if seen is not None and seen != old and not _forward_in_our_history(repo, ref, seen, remote,
+                                                                          local):
         # Moved (or deleted) remotely since this config last saw it: someone else's update, even
         # one our history contains (a rewind), is refused; force overwrites it after a backup.
         if not req.force:
@@ -70,6 +71,18 @@ def _plan(repo: Repo, req: MirrorRequest, ref: bytes, local: bytes | None,
     if not is_tag(ref) and remote in repo.object_store and storage.is_ancestor(repo, remote, local):
         return RefOutcome(name, old, new, "updated")
     return RefOutcome(name, old, new, "backed_up" if req.force else "diverged")
+
+
+def _forward_in_our_history(repo: Repo, ref: bytes, seen: str, remote: bytes | None,
+                            local: bytes | None) -> bool:
+    """The remote moved forward from what we last saw to a commit on the way to our tip: what a
+    push of ours whose outcome was never recorded (a crashed run) leaves. Fast-forwarding from
+    there loses nothing, so it is not treated as someone else's move."""
+    if remote is None or local is None or is_tag(ref) or remote not in repo.object_store:
+        return False
+    last = seen.encode()
+    return (last in repo.object_store and storage.is_ancestor(repo, last, remote)
+            and storage.is_ancestor(repo, remote, local))
 
 
 def _keep_remote_tips(repo: Repo, client: RequestsHttpGitClient, req: MirrorRequest,

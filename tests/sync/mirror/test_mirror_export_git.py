@@ -115,6 +115,25 @@ def test_remote_rewound_or_deleted_since_last_seen_is_refused_then_forced(
     assert again["synced"] is False and {r["status"] for r in again["refs"]} == {"unchanged"}
 
 
+def test_our_own_unrecorded_push_is_fast_forwarded_from_not_refused(
+        api, repo, git_remote, exported):
+    """A run that pushed and crashed before recording leaves the remote ahead of what the config
+    last saw, on our own history: the next export fast-forwards from there (a rewind, above, is
+    still refused)."""
+    target, _ = exported
+    pushed = local_commit_on(repo, b"refs/heads/release/1")
+    git("fetch", "-q", str(repo.disk_path), "refs/heads/release/1:refs/heads/release/1",
+        cwd=target, home=git_remote.home)  # what our crashed run's push left on the remote
+    assert bare_refs(target, git_remote.home)["refs/heads/release/1"] == pushed
+    mine = local_commit_on(repo, b"refs/heads/release/1")
+
+    answer = trigger(api, {"id": body_id(api)})
+    assert answer.status_code == 200, answer.json()
+    assert by_ref(answer.json())["refs/heads/release/1"] == {
+        "ref": "refs/heads/release/1", "old_sha": pushed, "new_sha": mine, "status": "updated"}
+    assert bare_refs(target, git_remote.home) == local_refs(repo)
+
+
 def test_export_prune_deletes_remote_refs_deleted_locally(api, repo, git_remote, exported):
     target, _ = exported
     with storage.open_repo(repo.disk_path) as r:
