@@ -173,7 +173,12 @@ def _pack(repo: Repo, git: str | None, commit: bytes | None, tree: bytes, base: 
 
 def _missing(repo: Repo, tree: bytes, base: bytes | None) -> list[bytes]:
     """Trees and blobs of ``tree`` not in ``base`` (subtrees both hold are not descended)."""
-    have = _reachable(repo, base) if base else set()
+    return _walk(repo, tree, set(_walk(repo, base, set())) if base else set())
+
+
+def _walk(repo: Repo, tree: bytes, have: set[bytes]) -> list[bytes]:
+    """Trees and blobs under ``tree`` that ``have`` lacks, each once (``have`` grows); submodule
+    links are skipped: they name commits of another repository."""
     out: list[bytes] = []
     stack = [tree]
     while stack:
@@ -186,31 +191,13 @@ def _missing(repo: Repo, tree: bytes, base: bytes | None) -> list[bytes]:
         assert isinstance(obj, Tree)
         for item in obj.iteritems():
             if item.mode == MODE_GITLINK or item.sha in have:
-                continue  # a submodule link names a commit of another repository
+                continue
             if item.mode & 0o170000 == 0o040000:
                 stack.append(item.sha)
             else:
                 have.add(item.sha)
                 out.append(item.sha)
     return out
-
-
-def _reachable(repo: Repo, tree: bytes) -> set[bytes]:
-    seen: set[bytes] = set()
-    stack = [tree]
-    while stack:
-        sha = stack.pop()
-        if sha in seen:
-            continue
-        seen.add(sha)
-        obj = repo.object_store[sha]
-        assert isinstance(obj, Tree)
-        for item in obj.iteritems():
-            if item.mode & 0o170000 == 0o040000:
-                stack.append(item.sha)
-            elif item.mode != MODE_GITLINK:
-                seen.add(item.sha)
-    return seen
 
 
 def _records(repo: Repo, ids: list[bytes]) -> Iterator[UnpackedObject]:
