@@ -63,16 +63,20 @@ class Operator:
         items = self.driver.find_elements(By.CSS_SELECTOR, "ul.messagelist li")
         return [(li.get_attribute("class"), li.text) for li in items]
 
+    def submit(self, css: str) -> None:
+        """Click the form button ``css`` and wait until the answer's page has replaced this one
+        (reading the old page meanwhile would race with the navigation)."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.find_element(By.CSS_SELECTOR, css).click()
+        WebDriverWait(self.driver, 120).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 120).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+
     def act_on_all(self, action: str) -> None:
         """Tick every row of the change list and run ``action`` (the admin's "Go" button)."""
         self.driver.find_element(By.ID, "action-toggle").click()
         Select(self.driver.find_element(By.NAME, "action")).select_by_value(action)
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, "button[name=index]").click()
-        # The action answers with a redirect to the list: wait until the new page replaced it.
-        WebDriverWait(self.driver, 120).until(expected_conditions.staleness_of(page))
-        WebDriverWait(self.driver, 120).until(
-            lambda d: d.execute_script("return document.readyState") == "complete")
+        self.submit("button[name=index]")  # answered with a redirect to the list
 
 
 def _wait(condition, what: str, seconds: float = 180, detail=lambda: ""):
@@ -99,7 +103,7 @@ def test_operator_tests_a_connection_resumes_and_syncs_now(
     op.shot("login")
     browser.find_element(By.NAME, "username").send_keys("op")
     browser.find_element(By.NAME, "password").send_keys("op-pass-1")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    op.submit("input[type=submit]")
     assert "Site administration" in op.text()
     op.shot("admin-index")
 
