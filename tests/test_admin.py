@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from accounts.models import ApiKey
 from repos.models import Repository
 from sync.models import SyncConfig, SyncRun
+from tests.support.admin_urls import admin_change_url
 from tests.support.git_http_backend import serve_git
 
 
@@ -37,7 +38,7 @@ def test_every_admin_page_loads_without_secrets(operator, api, master_key):
         resp = operator.get(f"/admin/{page}/")
         assert resp.status_code == 200, page
         seen.append(resp.content.decode())
-    detail = operator.get(f"/admin/accounts/apikey/{key.pk}/change/")
+    detail = operator.get(admin_change_url(key))
     assert key.prefix in detail.content.decode() and key.key_hash in detail.content.decode()
     seen.append(detail.content.decode())
     for secret in (master_key, "pw-SECRET-1", "ghp_SECRET-2", "v1."):
@@ -100,7 +101,7 @@ def test_runs_show_progress_and_runs_and_deliveries_are_read_only(operator, api,
     assert run.id in listing and "fetching: " in listing  # the phase, then the counts
     for figure in ("bytes_received 123456", "objects_received 7", "objects_total 9"):
         assert figure in listing, figure
-    assert operator.post(f"/admin/sync/syncrun/{run.pk}/change/",
+    assert operator.post(admin_change_url(run),
                          {"status": "success"}).status_code == 403
     run.refresh_from_db()
     assert run.status == "running"
@@ -112,8 +113,19 @@ def test_runs_show_progress_and_runs_and_deliveries_are_read_only(operator, api,
         hook=EventHook.objects.get(id=hook_id), event_type="sync.run.failed",
         message_id="msg_1", payload={}, status="failed", attempt=3, response_code=500)
     assert operator.get("/admin/events/eventdelivery/add/").status_code == 403
-    assert operator.post(f"/admin/events/eventdelivery/{delivery.pk}/change/",
+    assert operator.post(admin_change_url(delivery),
                          {"status": "succeeded"}).status_code == 403
     delivery.refresh_from_db()
     assert delivery.status == "failed"
     assert operator.get("/admin/sync/webhookdelivery/add/").status_code == 403
+
+
+def test_an_id_that_reads_like_an_admin_escape_still_opens(operator, api):
+    """`run_26…` holds `_26`, which the admin decodes as '&' unless the link was quoted."""
+    api.post("/v1/repos", {"slug": "esc"}, format="json")
+    repo = Repository.objects.get(slug="esc")
+    run = SyncRun.objects.create(id="run_2640aabbccddeeff", org=repo.org, repository=repo,
+                                 direction="import", branch="main", status="success")
+    assert operator.get(f"/admin/sync/syncrun/{run.pk}/change/").status_code == 302  # mangled
+    page = operator.get(admin_change_url(run))
+    assert page.status_code == 200 and run.id in page.content.decode()

@@ -16,6 +16,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from sync.models import SyncConfig, SyncRun
 from tests.fakes.github import FakeGitHub
+from tests.support.admin_urls import admin_change_url
 from tests.sync.conftest import git_config, git_remote, repo  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -154,7 +155,7 @@ def test_operator_tests_a_connection_resumes_and_syncs_now(
     op.open(filtered + "&config__provider__exact=github")
     assert run.id not in op.text()
 
-    op.open(f"/admin/sync/syncrun/{run.id}/change/")
+    op.open(admin_change_url(run))
     assert run.id in op.text() and not browser.find_elements(By.NAME, "_save")
     op.shot("run-read-only")
     op.open("/admin/sync/webhookdelivery/")

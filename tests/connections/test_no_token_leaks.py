@@ -9,6 +9,7 @@ from connections import services
 from connections.clients import Credentials
 from connections.models import Connection
 from core.errors import CoregitError
+from tests.support.admin_urls import admin_change_url
 
 TOKEN = "ghp_LEAKCANARY0123456789abcdef"
 NEW = "ghp_LEAKCANARYrotated987654321"
@@ -52,7 +53,7 @@ def test_token_never_in_responses_logs_admin_or_errors(api, github, client, capl
     User.objects.create_superuser("admin", "a@example.com", "pw")
     client.login(username="admin", password="pw")
     admin_pages = [client.get("/admin/connections/connection/"),
-                   client.get(f"/admin/connections/connection/{conn_id}/change/")]
+                   client.get(admin_change_url(Connection.objects.get(id=conn_id)))]
     assert all(p.status_code == 200 for p in admin_pages)
     assert b"octocat" in admin_pages[1].content  # the page really shows the connection
 

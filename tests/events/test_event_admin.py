@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from events.models import EventDelivery, EventHook
+from tests.support.admin_urls import admin_change_url
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def test_hook_and_delivery_pages_load_without_the_secret(client, api):
                                  payload={"type": "sync.run.failed"}, status="failed",
                                  attempt=3, response_code=500)
     pages = [client.get(p) for p in ("/admin/events/eventhook/",
-                                      f"/admin/events/eventhook/{hook.pk}/change/",
+                                      admin_change_url(hook),
                                       "/admin/events/eventdelivery/")]
     assert all(p.status_code == 200 for p in pages)
     text = "".join(p.content.decode() for p in pages)
