@@ -108,8 +108,8 @@ def sync_run_request(
     branch = branch or config.branch
     if err := branch_error(branch):
         raise BadRequest(f"Invalid request: branch: {err}", details={"branch": [err]})
-    lost_after = timezone.now() - timedelta(seconds=settings.COREGIT_RUN_REPUBLISH_SECONDS)
-    same = _same_queued(config, branch, force)
+    lost_after = _lost_after()
+    same = _queued_to_join(config, branch, force)
     if same is not None and same.enqueued_at is not None and same.enqueued_at >= lost_after:
         # Joined without the config lock (a burst of webhooks would queue behind it): a run
         # still queued now has not started fetching, so it sees everything pushed before this
@@ -130,6 +130,32 @@ def sync_run_request(
         )
         enqueue(run)
     return run
+
+
+def _lost_after() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.COREGIT_RUN_REPUBLISH_SECONDS)
+
+
+def run_joinable(config: SyncConfig) -> bool:
+    """Whether a request for the config's own branch joins the run already queued for it, as read
+    with the config by ``webhook_candidates``: then it writes nothing but its delivery row."""
+    run = _hinted_run(config) if hasattr(config, "queued_run_id") else None
+    return run is not None and run.enqueued_at is not None and run.enqueued_at >= _lost_after()
+
+
+def _queued_to_join(config: SyncConfig, branch: str, force: bool) -> SyncRun | None:
+    if branch == config.branch and not force and hasattr(config, "queued_run_id"):
+        return _hinted_run(config)  # read with the config: one round trip less per delivery
+    return _same_queued(config, branch, force)
+
+
+def _hinted_run(config: SyncConfig) -> SyncRun | None:
+    if config.queued_run_id is None:
+        return None
+    return SyncRun(id=config.queued_run_id, org_id=config.org_id, config=config,
+                   repository_id=config.repository_id, status=SyncRun.Status.QUEUED,
+                   branch=config.branch, direction=config.direction,
+                   enqueued_at=config.queued_enqueued_at)
 
 
 def _same_queued(config: SyncConfig, branch: str, force: bool) -> SyncRun | None:

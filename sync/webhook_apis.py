@@ -1,4 +1,4 @@
-"""HTTP edge of the webhook receivers: size cap, header extraction, candidate lookup.
+"""HTTP edge of the webhook receivers: size cap and header extraction.
 
 Unauthenticated: every check here answers a JSON 4xx for hostile input, never a 500.
 """
@@ -9,8 +9,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from observability import series
 from sync import generic_webhooks
-from sync.models import SyncConfig
-from sync.webhook_payload import parse_object, repository_name
 from sync.webhooks import Delivery, webhook_receive
 
 EVENT_HEADERS = {"github": "X-GitHub-Event", "gitlab": "X-Gitlab-Event"}
@@ -33,20 +31,6 @@ def _delivery_id(provider: str, headers) -> str:
     return headers.get("Idempotency-Key") or headers.get("X-Gitlab-Webhook-UUID", "")
 
 
-def _candidates(provider: str, config_id: str | None, body: bytes) -> list[SyncConfig]:
-    qs = SyncConfig.objects.filter(provider=provider)  # verifying needs the row alone
-    if config_id:
-        return list(qs.filter(id=config_id))
-    if provider == "git":  # a generic config's URL always names it
-        return []
-    # The shared URL: match configs following the repository the payload names. The body is not
-    # authenticated yet, so every shape of JSON (or none) must simply find nothing.
-    key, field = ("repository", "full_name") if provider == "github" else (
-        "project", "path_with_namespace")
-    name = repository_name(parse_object(body), key, field)
-    return list(qs.filter(remote__iexact=name)) if name else []
-
-
 @csrf_exempt
 def receive(request, provider: str, config_id: str | None = None):
     if request.method != "POST":
@@ -67,7 +51,6 @@ def receive(request, provider: str, config_id: str | None = None):
     delivery = Delivery(provider=provider, event=_event(provider, request.headers),
                         delivery_id=_delivery_id(provider, request.headers), body=body,
                         headers=request.headers)
-    outcome = webhook_receive(delivery=delivery,
-                              candidates=_candidates(provider, config_id, body))
+    outcome = webhook_receive(delivery=delivery, config_id=config_id)
     series.webhook_delivery(provider=provider, status=outcome.status, body=outcome.body)
     return JsonResponse(outcome.body, status=outcome.status)

@@ -8,6 +8,7 @@ nothing. Every field of the (signed, but foreign) payload is shape-checked befor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -19,12 +20,14 @@ from django.db import IntegrityError, transaction
 from sync import generic_webhooks
 from sync.engine.refspecs import RefFilter
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
-from sync.run_services import sync_run_request
+from sync.run_services import run_joinable, sync_run_request
+from sync.selectors import webhook_candidates
 from sync.webhook_payload import (
     BadPayload,
     clean_header,
     event_header,
     parse_object,
+    repository_name,
     sha_field,
     text_field,
 )
@@ -116,7 +119,19 @@ def push_key(payload: dict) -> str:
 
 def _replayed(config: SyncConfig, payload: dict) -> bool:
     """The same push, delivered again under a new delivery id (a replayed capture)."""
-    return WebhookDelivery.objects.filter(config=config, push_key=push_key(payload)).exists()
+    key = push_key(payload)
+    if key == getattr(config, "hinted_push_key", None):
+        return config.seen_push  # read with the config (webhook_candidates)
+    return WebhookDelivery.objects.filter(config=config, push_key=key).exists()
+
+
+def hinted_push_key(payload: dict | None) -> str:
+    """The push key of an unverified payload, looked up with the candidate configs; "" when the
+    payload is no plain push (a handler that reads it otherwise then queries instead)."""
+    try:
+        return push_key(payload) if payload and sha_field(payload, "after") else ""
+    except BadPayload:
+        return ""
 
 
 def _mirror_push(config: SyncConfig, payload: dict) -> tuple[str, SyncRun | None]:
@@ -151,6 +166,16 @@ PAYLOADS: dict[tuple[str, str], Callable[[SyncConfig, dict], dict]] = {
 }
 
 
+def _named_repository(provider: str, payload: dict | None) -> str:
+    """The repository the shared URL's payload names ("" for none): every shape of JSON (or
+    none) must simply find nothing, as the body is not authenticated yet."""
+    if provider == "git":
+        return ""
+    key, field = ("repository", "full_name") if provider == "github" else (
+        "project", "path_with_namespace")
+    return repository_name(payload, key, field) or ""
+
+
 def _record(delivery: Delivery, config: SyncConfig, outcome: str, run: SyncRun | None,
             payload: dict) -> None:
     key = ""
@@ -162,8 +187,18 @@ def _record(delivery: Delivery, config: SyncConfig, outcome: str, run: SyncRun |
     )
 
 
-def webhook_receive(*, delivery: Delivery, candidates: list[SyncConfig]) -> Outcome:
-    """Authenticate against the candidate configs, then record and dispatch the delivery."""
+def webhook_receive(*, delivery: Delivery, config_id: str | None) -> Outcome:
+    """Authenticate against the candidate configs, then record and dispatch the delivery.
+
+    The unverified body is read once, to find the candidates (the shared URL names no config)
+    and to look up, in the same query, what answers most deliveries: seen before, or joining the
+    run already queued. Nothing in it is trusted until a candidate's secret verifies it."""
+    unverified = parse_object(delivery.body)
+    candidates = webhook_candidates(
+        provider=delivery.provider, config_id=config_id,
+        remote=_named_repository(delivery.provider, unverified),
+        delivery_id=clean_header(delivery.delivery_id, MAX_DELIVERY_ID) or "",
+        push_key=hinted_push_key(unverified))
     verify = VERIFIERS[delivery.provider]
     config = next((c for c in candidates if verify(c, delivery)), None)
     if config is None:
@@ -175,19 +210,19 @@ def webhook_receive(*, delivery: Delivery, candidates: list[SyncConfig]) -> Outc
     if event_header(delivery.event) is None:
         return Outcome(400, {"error": "Malformed event header", "code": "webhook.bad_event"})
     handler = HANDLERS[delivery.provider].get(delivery.event)
-    payload = parse_object(delivery.body) if handler else {}
+    payload = unverified if handler else {}
     if payload is None:
         return Outcome(400, {"error": "Body is not a JSON object", "code": "webhook.bad_body"})
-    # Redeliveries are answered from one read, outside any transaction (SQLite's would take the
-    # write lock). One that races its first copy is caught by the unique constraint below, and
-    # rolling back discards whatever its handler queued.
-    if WebhookDelivery.objects.filter(provider=delivery.provider, config=config,
-                                      delivery_id=delivery.delivery_id).exists():
+    # Redeliveries are answered from the candidates' read, outside any transaction (SQLite's
+    # would take the write lock). One that races its first copy is caught by the unique
+    # constraint below, and rolling back discards whatever its handler queued.
+    if config.seen_delivery:
         return Outcome(200, {"status": "duplicate"})
     try:
         if normalize := PAYLOADS.get((delivery.provider, delivery.event)):
             payload = normalize(config, payload)
-        with transaction.atomic():
+        # A delivery that joins the queued run writes its row alone: no transaction to open.
+        with contextlib.nullcontext() if run_joinable(config) else transaction.atomic():
             outcome, run = handler(config, payload) if handler else ("ignored:event", None)
             _record(delivery, config, outcome, run, payload)
     except BadPayload as exc:

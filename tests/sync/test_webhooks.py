@@ -5,6 +5,8 @@ import hmac
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from tests.fakes.github import FakeGitHub
@@ -276,3 +278,24 @@ def test_bad_content_length_and_oversized_delivery_id_are_400(client, gh, gh_con
     body = payload("github/push.with-new-branch.payload.json")
     assert deliver(client, gh_config, body, delivery="x" * 500).status_code == 400
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_push_joining_the_queued_run_is_one_read_and_one_insert(client, gh_config):
+    """Intake's hot path (issue 9, webhook intake): the candidate read also answers "seen
+    before?" and "which run is queued?", so a push that joins the queued run writes its delivery
+    row alone, with no transaction around it, and a redelivery is that one read."""
+    first = json.loads(payload("github/push.with-new-branch.payload.json"))
+    second = dict(first, before=first["after"], after="b" * 40)
+    queued = deliver(client, gh_config, json.dumps(first).encode(), delivery="d-1")
+    assert queued.status_code == 202
+    with CaptureQueriesContext(connection) as joined:
+        again = deliver(client, gh_config, json.dumps(second).encode(), delivery="d-2")
+    assert again.json() == {"status": "queued", "run_id": queued.json()["run_id"]}
+    assert [q["sql"].split()[0] for q in joined.captured_queries] == ["SELECT", "INSERT"]
+    with CaptureQueriesContext(connection) as repeated:
+        dup = deliver(client, gh_config, json.dumps(second).encode(), delivery="d-2")
+    assert dup.json() == {"status": "duplicate"} and len(repeated.captured_queries) == 1
+    assert SyncRun.objects.count() == 1
+    assert list(WebhookDelivery.objects.order_by("delivery_id").values_list(
+        "delivery_id", "outcome", "run_id")) == [("d-1", "queued", queued.json()["run_id"]),
+                                                  ("d-2", "queued", queued.json()["run_id"])]
