@@ -8,7 +8,7 @@ from connections.credential_apis import GitCredentialApi
 from repos.apis import RepoDetailApi, RepoListCreateApi
 from sync.apis import SyncConfigApi, SyncHistoryApi, SyncRunDetailApi, SyncTriggerApi
 from sync.backup_apis import SyncBackupListApi, SyncBackupRestoreApi
-from sync.generic_hook_apis import SyncWebhookSecretApi
+from sync.webhook_secret_apis import SyncWebhookSecretApi
 
 
 def repo_routes(suffix: str, view, name: str) -> list:

@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from core.health import healthz
 from observability.views import metrics
 from repos import githttp
-from sync import webhook_apis
+from sync import webhook_intake_apis
 
 _PUBLIC = {"permission_classes": [AllowAny], "authentication_classes": []}
 _NAME = r"[a-z0-9][a-z0-9-]*"
@@ -27,9 +27,9 @@ urlpatterns = [
     path("v1/redoc", SpectacularRedocView.as_view(url_name="openapi", template_name="core/redoc.html",
                                                   **_PUBLIC), name="redoc"),
     re_path(r"^v1/sync-webhooks/(?P<provider>github|gitlab)(?:/(?P<config_id>sync_[0-9a-f]+))?$",
-            webhook_apis.receive, name="sync-webhook"),
+            webhook_intake_apis.receive, name="sync-webhook"),
     re_path(r"^v1/sync-webhooks/(?P<provider>git)/(?P<config_id>sync_[0-9a-f]+)$",
-            webhook_apis.receive, name="sync-webhook-git"),
+            webhook_intake_apis.receive, name="sync-webhook-git"),
     path("v1/", include("coregit_project.api_urls")),
     path("api/v1/", include("coregit_project.compat_urls")),
     re_path(_GIT + r"info/refs$", githttp.git_info_refs),

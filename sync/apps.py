@@ -7,6 +7,6 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         from sync import (
-            receivers,  # noqa: F401 - connects push and connection signals
+            signal_handlers,  # noqa: F401 - connects push and connection signals
             tracking_refs,  # noqa: F401 - tracking refs go with their config
         )

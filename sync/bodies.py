@@ -1,9 +1,9 @@
 """Response bodies, shaped exactly as seed sync-api.txt (plus the SPEC's extensions)."""
 
 from core.fmt import iso
-from sync.generic_hook_services import generic_webhook_url
 from sync.models import SyncConfig, SyncRun
 from sync.selectors import sync_state_for
+from sync.webhook_secret_services import generic_webhook_url
 
 
 def config_body(config: SyncConfig, *, created: bool = False) -> dict:

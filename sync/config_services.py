@@ -1,5 +1,6 @@
 """Sync configs: one per repository, checked against the remote, with state reset when what it
-follows changes, and provider hooks moved without ever being half done (see ``sync.hooks``)."""
+follows changes, and provider hooks moved without ever being half done (see
+``sync.provider_hook_registration``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from core.errors import BadRequest, ConfigDeleted, Conflict
 from events import sync_events
 from repos.models import Repository
 from repos.validation import branch_error
-from sync import hooks
+from sync import provider_hook_registration
 from sync.engine.refspecs import patterns_error
 from sync.models import SyncConfig, SyncRun, SyncState
 from sync.remote_check import sync_remote_verify
@@ -91,13 +92,14 @@ def sync_config_create(
     if SyncConfig.objects.filter(repository=repo).exists():
         raise Conflict("This repository already has a sync config")
     sync_remote_verify(config=config)
-    if hooks.wants_hook(config):
-        hooks.register(config)  # a failure here stores nothing
+    if provider_hook_registration.wants_hook(config):
+        provider_hook_registration.register(config)  # a failure here stores nothing
     try:
         with transaction.atomic():
             config.save(force_insert=True)
     except IntegrityError as exc:
-        hooks.delete_hook(hooks.site_of(config))  # a concurrent POST won: drop our new hook
+        # A concurrent POST won: drop our new hook.
+        provider_hook_registration.delete_hook(provider_hook_registration.site_of(config))
         raise Conflict("This repository already has a sync config") from exc
     return config
 
@@ -121,25 +123,25 @@ def sync_config_update(*, config: SyncConfig, **changes) -> SyncConfig:
     if "remote" in changes:
         changes["remote"] = clean_remote(config.provider, changes["remote"])
     changed = {k for k, v in changes.items() if v != getattr(config, k)}
-    old = hooks.site_of(config)
+    old = provider_hook_registration.site_of(config)
     for key, value in changes.items():
         setattr(config, key, value)
     _apply_polling_default(config, explicit_null=explicit_null)
     if changed & set(_CHECKS):
         sync_remote_verify(config=config)
-    keep = (hooks.same_hook_serves(old, config) and hooks.wants_hook(config)
-            and not changed & set(_HOOK_SHAPE))
+    keep = (provider_hook_registration.same_hook_serves(old, config)
+            and provider_hook_registration.wants_hook(config) and not changed & set(_HOOK_SHAPE))
     if not keep:
-        hooks.forget(config)
-        if hooks.wants_hook(config):
-            hooks.register(config)
+        provider_hook_registration.forget(config)
+        if provider_hook_registration.wants_hook(config):
+            provider_hook_registration.register(config)
     try:
         _save_update(config, changes, reset=bool(changed & set(_RESETS)), hook_moved=not keep)
         if not keep:
-            hooks.remove_after_commit(old)
+            provider_hook_registration.remove_after_commit(old)
     except Exception:
         if not keep:  # the change did not happen: the hook we just made must not stay
-            hooks.delete_hook(hooks.site_of(config))
+            provider_hook_registration.delete_hook(provider_hook_registration.site_of(config))
         raise
     return config
 
@@ -170,8 +172,9 @@ def sync_config_delete(*, config: SyncConfig) -> list[str]:
     provider hook that could not be removed."""
     warnings: list[str] = []
     with transaction.atomic():
-        hooks.remove_after_commit(hooks.site_of(config), warnings)
-        config.delete()  # its unfinished runs end first (sync.receivers)
+        provider_hook_registration.remove_after_commit(
+            provider_hook_registration.site_of(config), warnings)
+        config.delete()  # its unfinished runs end first (sync.signal_handlers)
     return warnings
 
 

@@ -1,4 +1,4 @@
-"""Webhook registration on the (stateful) provider fakes and the receivers, with real payloads."""
+"""Webhook registration on the (stateful) provider fakes and the webhook intake, with real payloads."""
 
 import hashlib
 import hmac

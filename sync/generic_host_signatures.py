@@ -1,4 +1,4 @@
-"""Receivers for generic git configs (provider ``git``): any host that can send a signed push.
+"""Signed pushes from generic git hosts (provider ``git``): any host that can send a signed push.
 
 One secret per config (``whsec_<base64>``, shown once) serves every scheme:
 

@@ -1,6 +1,6 @@
-"""Signal receivers: post-push export; webhook removal when a connection or repo is deleted.
+"""Django signal handlers: post-push export; webhook removal when a connection or repo is deleted.
 
-The deleting receivers return a list that fills with warnings once the deletion commits (a hook
+The deleting handlers return a list that fills with warnings once the deletion commits (a hook
 the provider refused to remove); the deleting service passes them on to its response.
 """
 
@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from connections.signals import connection_deleting
 from repos.signals import branch_pushed, repository_deleting
-from sync import hooks
+from sync import provider_hook_registration
 from sync.auto import sync_export_after_push
 from sync.config_services import sync_config_runs_cancel
 from sync.models import SyncConfig
@@ -18,7 +18,8 @@ from sync.models import SyncConfig
 def _remove_after_commit(configs) -> list[str]:
     warnings: list[str] = []
     for config in configs:
-        hooks.remove_after_commit(hooks.site_of(config), warnings)
+        provider_hook_registration.remove_after_commit(
+            provider_hook_registration.site_of(config), warnings)
     return warnings
 
 

@@ -1,4 +1,4 @@
-"""The receiver a generic git config offers: its ``webhook_url`` and a secret shown once.
+"""The webhook a generic git config offers: its ``webhook_url`` and a secret shown once.
 
 Generic hosts (Gitea, Forgejo, Bitbucket, self-managed GitLab, ...) cannot have a hook registered
 for them, so the user pastes the URL and secret into the host's settings. The secret is made (or
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from core.errors import BadRequest
-from sync.generic_webhooks import new_secret
+from sync.generic_host_signatures import new_secret
 from sync.models import SyncConfig
 
 
@@ -19,7 +19,7 @@ def generic_webhook_url(config: SyncConfig) -> str:
 
 
 def sync_config_webhook_secret_rotate(*, config: SyncConfig) -> str:
-    """A new receiver secret for a generic config; the previous one stops verifying at once."""
+    """A new webhook secret for a generic config; the previous one stops verifying at once."""
     if config.provider != SyncConfig.Provider.GIT:
         raise BadRequest("Only generic git configs take a pasted webhook secret; GitHub and "
                          "GitLab hooks are registered with auto_sync")

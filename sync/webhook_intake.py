@@ -1,4 +1,4 @@
-"""Provider webhook receivers: verify, record the delivery, enqueue. Never call a provider.
+"""Provider webhook intake: verify, record the delivery, enqueue. Never call a provider.
 
 Each provider has a verifier (constant-time) and a dispatch table from event to handler; unknown
 events are acknowledged and ignored. Deliveries are de-duplicated by the provider's delivery id,
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from sync import generic_webhooks
+from sync import generic_host_signatures
 from sync.engine.refspecs import RefFilter
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from sync.run_services import run_joinable, sync_run_request
@@ -73,7 +73,7 @@ def _gitlab_valid(config: SyncConfig, delivery: Delivery) -> bool:
 def _generic_valid(config: SyncConfig, delivery: Delivery) -> bool:
     if config.provider != SyncConfig.Provider.GIT or not config.webhook_secret_ciphertext:
         return False
-    return generic_webhooks.signature_valid(config.get_secret("webhook_secret_ciphertext"),
+    return generic_host_signatures.signature_valid(config.get_secret("webhook_secret_ciphertext"),
                                             delivery.body, delivery.headers)
 
 
@@ -161,7 +161,7 @@ HANDLERS: dict[str, dict[str, Callable[[SyncConfig, dict], tuple[str, SyncRun | 
 }
 # Payloads of another shape, turned into the {ref, before, after} the push handler reads.
 PAYLOADS: dict[tuple[str, str], Callable[[SyncConfig, dict], dict]] = {
-    ("git", "repo:push"): lambda config, p: generic_webhooks.bitbucket_push_payload(
+    ("git", "repo:push"): lambda config, p: generic_host_signatures.bitbucket_push_payload(
         config.branch, p),
 }
 

@@ -1,4 +1,4 @@
-"""HTTP edge of the webhook receivers: size cap and header extraction.
+"""HTTP edge of webhook intake: size cap and header extraction.
 
 Unauthenticated: every check here answers a JSON 4xx for hostile input, never a 500.
 """
@@ -8,21 +8,22 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from observability import series
-from sync import generic_webhooks
-from sync.webhooks import Delivery, webhook_receive
+from sync import generic_host_signatures
+from sync.webhook_intake import Delivery, webhook_receive
 
 EVENT_HEADERS = {"github": "X-GitHub-Event", "gitlab": "X-Gitlab-Event"}
 
 
 def _event(provider: str, headers) -> str:
     if provider == "git":
-        return generic_webhooks.event_of(headers)
+        return generic_host_signatures.event_of(headers)
     return headers.get(EVENT_HEADERS[provider], "")
 
 
 def _delivery_id(provider: str, headers) -> str:
     if provider == "git":  # the scheme's own id, so Gitea and Bitbucket ids never meet
-        scheme, given = generic_webhooks.scheme_of(headers), generic_webhooks.delivery_id_of(headers)
+        scheme = generic_host_signatures.scheme_of(headers)
+        given = generic_host_signatures.delivery_id_of(headers)
         return f"{scheme}:{given}" if given else ""
     if provider == "github":
         return headers.get("X-GitHub-Delivery", "")

@@ -1,4 +1,4 @@
-"""POST /v1/repos/:slug/sync/config/webhook-secret: a generic config's receiver secret, once."""
+"""POST /v1/repos/:slug/sync/config/webhook-secret: a generic config's webhook secret, once."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -9,8 +9,8 @@ from core.errors import NotFound
 from core.responses import errors
 from repos.apis import RepoScopedMixin
 from sync import selectors
-from sync.generic_hook_services import generic_webhook_url, sync_config_webhook_secret_rotate
 from sync.serializers import WebhookSecretSerializer
+from sync.webhook_secret_services import generic_webhook_url, sync_config_webhook_secret_rotate
 
 
 class SyncWebhookSecretApi(RepoScopedMixin, APIView):
