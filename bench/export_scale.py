@@ -2,7 +2,7 @@
 
     python -m bench.export_scale [--files 100000 --mb 1024] [--paths push,api] [--latency 0.05]
                                  [--bandwidth-mb 12.5] [--providers github,gitlab] [--rounds 3]
-                                 [--keep DIR]
+                                 [--keep DIR] [--no-baseline]
 
 Each fake (tests/fakes, stateful, real bare repositories) runs in its own process behind a real
 HTTP server on 127.0.0.1 that adds ``--latency`` to every request and reads request bodies at
@@ -18,6 +18,11 @@ Printed per provider and path, each against its bound:
   receive-pack advertisement + receive-pack POST. Target: within 10 %.
 - peak worker RSS (``ru_maxrss``) vs 300 MB.
 - wall time vs ``1.25 × bound × latency + bytes uploaded / bandwidth``.
+- git itself (house rule: a bound measured in the same run): plain ``git push`` of the same
+  commit to another empty repository of the same fake process, same latency and link
+  (``bench.export_scale_remote``; before ours in even rounds, after in odd ones): its wall,
+  ours/git, and git's wall against both readings of the wall bound, literal ``1.25 × bound ×
+  latency + upload`` and whole ``1.25 × (bound × latency + upload)``.
 - for the GitHub API path, the content-creating requests and the minutes GitHub's secondary limit
   (80 a minute, 500 an hour) would add.
 The content: ``--files`` files totalling ``--mb`` MB from ``git fast-import``: 95 % source-like
@@ -29,10 +34,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,10 +45,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.export_scale_remote import GIT_REMOTE, REMOTE, TOKEN, fake_remote, git_push, remote_tree, tree
+
 ROOT = Path(__file__).resolve().parent.parent
 BOUND_MB = 300
-TOKEN = {"github": "ghp_bench", "gitlab": "glpat-bench"}
-REMOTE = {"github": "octo/scale", "gitlab": "group/scale"}
 GH_TREE_FILES, GL_COMMIT_FILES, GL_COMMIT_BYTES = 150, 500, 20 * 1024 * 1024
 FIXED = {("github", "api"): 5, ("gitlab", "api"): 2, ("github", "push"): 2,
          ("gitlab", "push"): 2}
@@ -91,32 +96,6 @@ def lower_bound(provider: str, path: str, content: dict) -> int:
     return max(math.ceil(content["files"] / GL_COMMIT_FILES), by_bytes) + fixed
 
 
-# --------------------------------------------------------------------------- fake server
-def _serve(provider: str, root: str, latency: float, bandwidth: float, conn, stop) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("SECRET_KEY", "bench")
-    from tests.fakes import smart_http
-    from tests.fakes.github import FakeGitHub
-    from tests.fakes.gitlab import FakeGitLab
-    from tests.fakes.http_server import Stats, serve_fake
-
-    smart_http.GIT_BINARY = "git"
-
-    def make(host: str):
-        fake = (FakeGitHub if provider == "github" else FakeGitLab)(root, host=host)
-        fake.content_limit_per_minute = 10**9  # the secondary limit is computed, not waited
-        fake.add_token(TOKEN[provider])
-        fake.create_repo(REMOTE[provider], empty=True)
-        return fake
-
-    stats = Stats(latency, bandwidth)
-    with serve_fake(make, stats=stats) as (_fake, host):
-        conn.send(host)
-        stop.wait()
-        conn.send({"requests": stats.requests, "bytes_in": stats.bytes_in, "busy": stats.busy,
-                   "first_read": stats.first_read, "last_read": stats.last_read})
-
-
 # --------------------------------------------------------------------------- worker
 def worker(args: argparse.Namespace) -> None:
     os.environ.setdefault("SECRET_KEY", "bench")
@@ -146,55 +125,76 @@ def worker(args: argparse.Namespace) -> None:
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def run_one(provider: str, path: str, local: Path, tmp: Path, args) -> dict:
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    stop = ctx.Event()
+def run_one(provider: str, path: str, local: Path, tmp: Path, args, baseline: str
+            ) -> tuple[dict, dict | None]:
+    """Our export, and (``baseline``: "before" or "after" ours, else "") ``git push`` of the same
+    commit to another empty repository of the same fake process."""
     root = tmp / f"fake-{provider}-{path}-{time.monotonic_ns()}"
-    server = ctx.Process(target=_serve, args=(provider, str(root), args.latency,
-                                              args.bandwidth_mb * 1e6, child, stop))
-    server.start()
-    try:
-        host = parent.recv()
+    git = None
+    with fake_remote(provider, root, args.latency, args.bandwidth_mb * 1e6) as (host, take):
+        if baseline == "before":
+            git = {**git_push(provider, host, local), **take()}
         out = subprocess.run(
             [sys.executable, "-m", "bench.export_scale", "--worker", "--provider", provider,
              "--host", host, "--local", str(local), "--path", path]
             + (["--no-git"] if args.no_git else []),
             check=True, capture_output=True, text=True, cwd=ROOT)
-        report = json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        stop.set()
-        report_server = parent.recv() if server.is_alive() else {}
-        server.join(timeout=120)
-    report.update(report_server)
-    kind = "github" if provider == "github" else "gitlab"
-    report["same_tree"] = _tree(root / kind / f"{REMOTE[provider]}.git") == _tree(local)
-    return report
+        report = {**json.loads(out.stdout.strip().splitlines()[-1]), **take()}
+        if baseline == "after":
+            git = {**git_push(provider, host, local), **take()}
+    local_tree = tree(local)
+    report["same_tree"] = remote_tree(root, provider, REMOTE[provider]) == local_tree
+    if git:
+        git["same_tree"] = remote_tree(root, provider, GIT_REMOTE[provider]) == local_tree
+    shutil.rmtree(root, ignore_errors=True)  # two 1 GB repositories a run: keep the disk
+    return report, git
 
 
-def _tree(path: Path) -> str:
-    return subprocess.run(["git", "rev-parse", "refs/heads/main^{tree}"], cwd=path,
-                          capture_output=True, text=True).stdout.strip()
+def _timeline(r: dict) -> str:
+    return (f"  timeline: {r['first_read'] - r['start']:5.1f}s before the first body byte, "
+            f"{r['last_read'] - r['first_read']:5.1f}s receiving, {r['end'] - r['last_read']:5.1f}s "
+            f"after the last (fake's own work {r['busy']:.1f}s)")
+
+
+def _bounds(r: dict, bound: int, args) -> tuple[float, float]:
+    """Both readings of the wall bound: 1.25 on the round trips only (literal), or on all."""
+    upload = r["bytes_in"] / (args.bandwidth_mb * 1e6)
+    return 1.25 * bound * args.latency + upload, 1.25 * (bound * args.latency + upload)
 
 
 def _print(provider: str, path: str, r: dict, bound: int, args) -> dict:
-    upload = r["bytes_in"] / (args.bandwidth_mb * 1e6)
-    wall_bound = 1.25 * bound * args.latency + upload
+    wall_bound = _bounds(r, bound, args)[0]
     print(f"{provider:6} {path:4} {r['status']:7} tree equal: {r['same_tree']}\n"
           f"  requests {r['requests']:6} / bound {bound:6} = {r['requests'] / bound:5.3f}\n"
           f"  peak RSS {r['peak_mb']:5.0f} MB / {BOUND_MB} MB = {r['peak_mb'] / BOUND_MB:4.2f}\n"
           f"  wall {r['seconds']:7.1f}s / bound {wall_bound:7.1f}s = "
           f"{r['seconds'] / wall_bound:4.2f}  (bound: 1.25 x {bound} x {args.latency}s + "
-          f"{r['bytes_in'] / 1e6:.1f} MB uploaded at {args.bandwidth_mb} MB/s)\n"
-          f"  timeline: {r['first_read'] - r['start']:5.1f}s before the first body byte, "
-          f"{r['last_read'] - r['first_read']:5.1f}s receiving, {r['end'] - r['last_read']:5.1f}s "
-          f"after the last (fake's own work {r['busy']:.1f}s)")
+          f"{r['bytes_in'] / 1e6:.1f} MB uploaded at {args.bandwidth_mb} MB/s)\n" + _timeline(r))
     if provider == "github" and path == "api":
         content = bound - 2  # every call but get-branch and get-repo creates content
         print(f"  GitHub secondary limit: {content} content-creating requests = at least "
               f"{content / 80:.1f} min at 80/min, {content / 500:.1f} h at 500/h")
     return {"requests": r["requests"] / bound, "rss": r["peak_mb"] / BOUND_MB,
             "wall": r["seconds"] / wall_bound}
+
+
+def _print_git(r: dict, git: dict, bound: int, args, order: str) -> dict:
+    """git itself on the same fake: its wall against ours and against both bound readings."""
+    literal, whole = _bounds(git, bound, args)
+    print(f"  git push (same fake, its own empty repo, run {order} ours) {git['status']:7} "
+          f"tree equal: {git['same_tree']}\n"
+          f"    requests {git['requests']} (bound {bound}), {git['bytes_in'] / 1e6:.1f} MB "
+          f"uploaded (ours {r['bytes_in'] / 1e6:.1f} MB)\n"
+          f"    wall: ours {r['seconds']:.1f}s, git push {git['seconds']:.1f}s, "
+          f"ours/git = {r['seconds'] / git['seconds']:.2f}\n"
+          f"    git push / bound: literal 1.25 x {bound} x {args.latency}s + upload = "
+          f"{literal:.1f}s: {git['seconds'] / literal:.2f}; whole 1.25 x ({bound} x "
+          f"{args.latency}s + upload) = {whole:.1f}s: {git['seconds'] / whole:.2f} "
+          f"(ours / whole bound: {r['seconds'] / _bounds(r, bound, args)[1]:.2f})\n"
+          "  " + _timeline(git))
+    return {"ours_s": r["seconds"], "git_s": git["seconds"], "ours_git": r["seconds"] / git["seconds"],
+            "git_literal": git["seconds"] / literal, "git_whole": git["seconds"] / whole,
+            "ours_whole": r["seconds"] / _bounds(r, bound, args)[1]}
 
 
 def main() -> None:
@@ -207,6 +207,8 @@ def main() -> None:
     ap.add_argument("--bandwidth-mb", type=float, default=12.5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-git", action="store_true", help="push path: dulwich writes the pack")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the `git push` of the same commit (run with the first path)")
     ap.add_argument("--keep", help="build the content here once and reuse it on later runs")
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--provider")
@@ -231,20 +233,36 @@ def main() -> None:
               f"{content['bytes'] / 2**20:.0f} MB, built in {time.perf_counter() - started:.1f}s;"
               f" latency {args.latency * 1000:.0f} ms, bandwidth {args.bandwidth_mb} MB/s")
         ratios: dict[tuple[str, str], list[dict]] = {}
+        versus_git: dict[tuple[str, str], list[dict]] = {}
+        paths = args.paths.split(",")
         for n in range(args.rounds):  # rounds interleave providers and paths (a loaded machine)
             print(f"-- round {n + 1}/{args.rounds}")
+            order = "" if args.no_baseline else ("after", "before")[n % 2]
             for provider in args.providers.split(","):
-                for path in args.paths.split(","):
-                    r = run_one(provider, path, local, tmp, args)
+                for path in paths:
+                    r, git = run_one(provider, path, local, tmp, args,
+                                     order if path == paths[0] else "")
                     bound = lower_bound(provider, path, content)
                     ratios.setdefault((provider, path), []).append(
                         _print(provider, path, r, bound, args))
+                    if git:
+                        versus_git.setdefault((provider, path), []).append(
+                            _print_git(r, git, bound, args, order))
         print(f"-- medians of {args.rounds} rounds (ratio to the bound; target <= 1.10 for "
               "requests, <= 1 for RSS and wall)")
         for (provider, path), runs in ratios.items():
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             print(f"{provider:6} {path:4} requests {med['requests']:.3f}  RSS {med['rss']:.2f}  "
                   f"wall {med['wall']:.2f}")
+        if versus_git:
+            print("-- git itself: plain `git push` of the same commit, same fake and link "
+                  "(medians; wall bounds: literal 1.25 x requests x latency + upload, "
+                  "whole 1.25 x (requests x latency + upload))")
+        for (provider, path), runs in versus_git.items():
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            print(f"{provider:6} {path:4} ours {med['ours_s']:.1f}s  git push {med['git_s']:.1f}s  "
+                  f"ours/git {med['ours_git']:.2f}  git/bound literal {med['git_literal']:.2f} "
+                  f"whole {med['git_whole']:.2f}  (ours/bound whole {med['ours_whole']:.2f})")
 
 
 if __name__ == "__main__":
