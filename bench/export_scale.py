@@ -40,9 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BOUND_MB = 300
-TOKEN = {"github": "ghp_bench", "gitlab": "glpat-bench"}
+from bench.common import BOUND_MB, ROOT, add_worker_args, client_for, fake_factory
+
 REMOTE = {"github": "octo/scale", "gitlab": "group/scale"}
 GH_TREE_FILES, GL_COMMIT_FILES, GL_COMMIT_BYTES = 150, 500, 20 * 1024 * 1024
 FIXED = {("github", "api"): 5, ("gitlab", "api"): 2, ("github", "push"): 2,
@@ -96,21 +95,11 @@ def _serve(provider: str, root: str, latency: float, bandwidth: float, conn, sto
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("SECRET_KEY", "bench")
     from tests.fakes import smart_http
-    from tests.fakes.github import FakeGitHub
-    from tests.fakes.gitlab import FakeGitLab
     from tests.fakes.http_server import Stats, serve_fake
 
     smart_http.GIT_BINARY = "git"
-
-    def make(host: str):
-        fake = (FakeGitHub if provider == "github" else FakeGitLab)(root, host=host)
-        fake.content_limit_per_minute = 10**9  # the secondary limit is computed, not waited
-        fake.add_token(TOKEN[provider])
-        fake.create_repo(REMOTE[provider], empty=True)
-        return fake
-
     stats = Stats(latency, bandwidth)
-    with serve_fake(make, stats=stats) as (_fake, host):
+    with serve_fake(fake_factory(provider, root, REMOTE[provider]), stats=stats) as (_fake, host):
         conn.send(host)
         stop.wait()
         conn.send({"requests": stats.requests, "bytes_in": stats.bytes_in, "busy": stats.busy,
@@ -122,14 +111,11 @@ def worker(args: argparse.Namespace) -> None:
     os.environ.setdefault("SECRET_KEY", "bench")
     import requests
 
-    from connections.providers.github import GitHubClient
-    from connections.providers.gitlab import GitLabClient
     from sync.engine import export_github, export_gitlab, export_push
     from sync.engine.api_common import Pacer
     from sync.engine.types import ExportRequest
 
-    client = (GitHubClient if args.provider == "github" else GitLabClient)(
-        TOKEN[args.provider], host=args.host)
+    client = client_for(args.provider, args.host)
     req = ExportRequest(repo_path=args.local, branch="main", remote_name=REMOTE[args.provider],
                         remote_label=args.provider,
                         remote=client.git_access(REMOTE[args.provider]))
@@ -208,11 +194,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-git", action="store_true", help="push path: dulwich writes the pack")
     ap.add_argument("--keep", help="build the content here once and reuse it on later runs")
-    ap.add_argument("--worker", action="store_true")
-    ap.add_argument("--provider")
+    add_worker_args(ap)
     ap.add_argument("--path")
-    ap.add_argument("--host")
-    ap.add_argument("--local")
     args = ap.parse_args()
     if args.worker:
         return worker(args)
