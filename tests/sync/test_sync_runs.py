@@ -16,6 +16,7 @@ from sync.models import SyncConfig, SyncRun, SyncState
 from sync.run_reaper import sync_runs_reap
 from sync.run_services import sync_run_request
 from tests.fixtures import live_queue, route_tasks_to
+from tests.sync.conftest import diverge
 from tests.sync.engine.worktree import bare_tree
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,14 +70,7 @@ def test_divergence_refused_then_forced_keeping_history(api, repo, git_remote, g
     git_remote.work.push()
     assert _trigger(api, git_config).status_code == 200
     # Someone pushes to the Coregit repository directly: the import must not overwrite it.
-    with storage.open_repo(repo.disk_path) as r:
-        head = storage.read_ref(r, b"refs/heads/main")
-        mine = storage.write_commit(r, tree=storage.commit_tree(r, head), parents=[head],
-                                    message="local work\n")
-        storage.cas_ref(r, b"refs/heads/main", head, mine)
-    git_remote.work.write("a.txt", "2")
-    git_remote.work.commit("two")
-    git_remote.work.push()
+    mine = diverge(repo, git_remote)
 
     refused = _trigger(api, git_config)
     assert refused.status_code == 409
