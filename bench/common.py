@@ -17,9 +17,9 @@ BOUND_MB = 300  # peak worker RSS an export must stay under
 TOKEN = {"github": "ghp_bench", "gitlab": "glpat-bench"}
 
 
-def fake_factory(provider: str, root: str, remote: str) -> Callable[[str], Any]:
+def fake_factory(provider: str, root: str, *remotes: str) -> Callable[[str], Any]:
     """``make(host)`` for ``serve_fake``: a GitHub or GitLab fake under ``root`` that accepts
-    TOKEN and holds an empty ``remote``."""
+    TOKEN and holds each of ``remotes``, empty."""
     from tests.fakes.github import FakeGitHub
     from tests.fakes.gitlab import FakeGitLab
 
@@ -29,7 +29,8 @@ def fake_factory(provider: str, root: str, remote: str) -> Callable[[str], Any]:
         # not measure them.
         fake.content_limit_per_minute = 10**9
         fake.add_token(TOKEN[provider])
-        fake.create_repo(remote, empty=True)
+        for remote in remotes:
+            fake.create_repo(remote, empty=True)
         return fake
 
     return make
