@@ -35,9 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BOUND_MB = 300
-TOKEN = {"github": "ghp_bench", "gitlab": "glpat-bench"}
+from bench.common import BOUND_MB, ROOT, add_worker_args, client_for, fake_factory
+
 REMOTE = {"github": "octo/bench", "gitlab": "group/bench"}
 
 
@@ -85,18 +84,9 @@ def tree_of(path: Path, ref: str = "refs/heads/main") -> str:
 def _serve(provider: str, root: str, conn, stop) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("SECRET_KEY", "bench")
-    from tests.fakes.github import FakeGitHub
-    from tests.fakes.gitlab import FakeGitLab
     from tests.fakes.http_server import serve_fake
 
-    def make(host: str):
-        fake = (FakeGitHub if provider == "github" else FakeGitLab)(root, host=host)
-        fake.content_limit_per_minute = 10**9  # the secondary limit is not what is measured
-        fake.add_token(TOKEN[provider])
-        fake.create_repo(REMOTE[provider], empty=True)
-        return fake
-
-    with serve_fake(make) as (_fake, host):
+    with serve_fake(fake_factory(provider, root, REMOTE[provider])) as (_fake, host):
         conn.send(host)
         stop.wait()
 
@@ -112,14 +102,11 @@ def _rss_mb() -> float:
 def worker(args: argparse.Namespace) -> None:
     sys.path.insert(0, args.code_root)
     os.environ.setdefault("SECRET_KEY", "bench")
-    from connections.providers.github import GitHubClient
-    from connections.providers.gitlab import GitLabClient
     from sync.engine import export_github, export_gitlab
     from sync.engine.api_common import Pacer
     from sync.engine.types import ExportRequest
 
-    client = (GitHubClient if args.provider == "github" else GitLabClient)(
-        TOKEN[args.provider], host=args.host)
+    client = client_for(args.provider, args.host)
     engine = export_github if args.provider == "github" else export_gitlab
     req = ExportRequest(repo_path=args.local, branch="main", remote_name=REMOTE[args.provider],
                         remote_label=args.provider)
@@ -140,10 +127,11 @@ def run_one(provider: str, local: Path, tmp: Path, code_root: str) -> dict:
     server.start()
     try:
         host = parent.recv()
+        # From this checkout (bench.common), measuring the code of ``code_root`` (see worker).
         out = subprocess.run(
-            [sys.executable, __file__, "--worker", "--provider", provider, "--host", host,
-             "--local", str(local), "--code-root", code_root],
-            check=True, capture_output=True, text=True, cwd=code_root)
+            [sys.executable, "-m", "bench.export_memory", "--worker", "--provider", provider,
+             "--host", host, "--local", str(local), "--code-root", code_root],
+            check=True, capture_output=True, text=True, cwd=ROOT)
         report = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         stop.set()
@@ -158,10 +146,7 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=1024)
     ap.add_argument("--providers", default="github,gitlab")
     ap.add_argument("--code-root", default=str(ROOT))
-    ap.add_argument("--worker", action="store_true")
-    ap.add_argument("--provider")
-    ap.add_argument("--host")
-    ap.add_argument("--local")
+    add_worker_args(ap)
     args = ap.parse_args()
     if args.worker:
         return worker(args)

@@ -45,10 +45,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.export_scale_remote import GIT_REMOTE, REMOTE, TOKEN, fake_remote, git_push, remote_tree, tree
+from bench.common import BOUND_MB, ROOT, add_worker_args, client_for
+from bench.export_scale_remote import GIT_REMOTE, REMOTE, fake_remote, git_push, remote_tree, tree
 
-ROOT = Path(__file__).resolve().parent.parent
-BOUND_MB = 300
 GH_TREE_FILES, GL_COMMIT_FILES, GL_COMMIT_BYTES = 150, 500, 20 * 1024 * 1024
 FIXED = {("github", "api"): 5, ("gitlab", "api"): 2, ("github", "push"): 2,
          ("gitlab", "push"): 2}
@@ -101,14 +100,11 @@ def worker(args: argparse.Namespace) -> None:
     os.environ.setdefault("SECRET_KEY", "bench")
     import requests
 
-    from connections.providers.github import GitHubClient
-    from connections.providers.gitlab import GitLabClient
     from sync.engine import export_github, export_gitlab, export_push
     from sync.engine.api_common import Pacer
     from sync.engine.types import ExportRequest
 
-    client = (GitHubClient if args.provider == "github" else GitLabClient)(
-        TOKEN[args.provider], host=args.host)
+    client = client_for(args.provider, args.host)
     req = ExportRequest(repo_path=args.local, branch="main", remote_name=REMOTE[args.provider],
                         remote_label=args.provider,
                         remote=client.git_access(REMOTE[args.provider]))
@@ -210,11 +206,8 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip the `git push` of the same commit (run with the first path)")
     ap.add_argument("--keep", help="build the content here once and reuse it on later runs")
-    ap.add_argument("--worker", action="store_true")
-    ap.add_argument("--provider")
+    add_worker_args(ap)
     ap.add_argument("--path")
-    ap.add_argument("--host")
-    ap.add_argument("--local")
     args = ap.parse_args()
     if args.worker:
         return worker(args)

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = {"github": "ghp_bench", "gitlab": "glpat-bench"}
+from bench.common import ROOT, TOKEN, fake_factory
+
 REMOTE = {"github": "octo/scale", "gitlab": "group/scale"}
 GIT_REMOTE = {provider: name + "-git" for provider, name in REMOTE.items()}
 GIT_USER = {"github": "x-access-token", "gitlab": "oauth2"}  # what each provider documents
@@ -45,21 +45,11 @@ def _serve(provider: str, root: str, latency: float, bandwidth: float, conn) -> 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("SECRET_KEY", "bench")
     from tests.fakes import smart_http
-    from tests.fakes.github import FakeGitHub
-    from tests.fakes.gitlab import FakeGitLab
     from tests.fakes.http_server import Stats, serve_fake
 
     smart_http.GIT_BINARY = "git"
-
-    def make(host: str):
-        fake = (FakeGitHub if provider == "github" else FakeGitLab)(root, host=host)
-        fake.content_limit_per_minute = 10**9  # the secondary limit is computed, not waited
-        fake.add_token(TOKEN[provider])
-        fake.create_repo(REMOTE[provider], empty=True)
-        fake.create_repo(GIT_REMOTE[provider], empty=True)
-        return fake
-
     stats = Stats(latency, bandwidth)
+    make = fake_factory(provider, root, REMOTE[provider], GIT_REMOTE[provider])
     with serve_fake(make, stats=stats) as (_fake, host):
         conn.send(host)
         while conn.recv() == "stats":

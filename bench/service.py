@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.fleet_db import session_name
-from tests.support.make_run import Running, free_port, stop, terminal_env, wait_healthy
+from tests.support.make_run import Running, free_port, started, terminal_env
 from tests.support.processes import children_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,17 +103,12 @@ def service(tmp: Path, broker: str, *, code_root: Path = ROOT,
         env.update(DATABASE_URL=PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB,
                    CELERY_BROKER_URL=REDIS, DJANGO_SETTINGS_MODULE=SHIM)
     env.update(extra_env or {})
-    log = tmp / "run.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", "scripts/run.sh"], cwd=code_root, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    run = Running(proc, tmp / "data", log, f"http://127.0.0.1:{port}")
     try:
-        wait_healthy(run)
-        key = (run.data / "demo-master-key").read_text().strip()
-        yield Service(run, broker, key)
+        with started(["bash", "scripts/run.sh"], code_root, env, tmp,
+                     f"http://127.0.0.1:{port}") as run:
+            key = (run.data / "demo-master-key").read_text().strip()
+            yield Service(run, broker, key)
     finally:
-        stop(run)
         if broker == "redis":
             import redis
 

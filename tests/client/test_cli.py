@@ -14,7 +14,7 @@ import pytest
 
 from repos import storage
 from tests.fakes.github import FakeGitHub
-from tests.sync.conftest import PASSWORD, USER
+from tests.sync.conftest import PASSWORD, USER, diverge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 COREGIT = str(Path(sys.executable).parent / "coregit")
@@ -128,14 +128,7 @@ def test_sync_error_is_exit_1(cli_env, repo, git_remote, git_config, live_worker
     git_remote.work.commit("one")
     git_remote.work.push()
     coregit(cli_env, "sync", "trigger", "app")
-    with storage.open_repo(repo.disk_path) as r:
-        head = storage.read_ref(r, b"refs/heads/main")
-        mine = storage.write_commit(r, tree=storage.commit_tree(r, head), parents=[head],
-                                    message="local work\n")
-        storage.cas_ref(r, b"refs/heads/main", head, mine)
-    git_remote.work.write("a.txt", "2")
-    git_remote.work.commit("two")
-    git_remote.work.push()
+    diverge(repo, git_remote)
     refused = coregit(cli_env, "sync", "trigger", "app", code=1)
     assert "error" in refused.stderr and "diverge" in refused.stderr.lower()
     failed = as_json(cli_env, "sync", "watch", "app", code=1)  # the latest run: the failed one

@@ -17,9 +17,8 @@ from coregit_client import (
     Unreachable,
 )
 from coregit_client.errors import ProviderError
-from repos import storage
 from tests.fakes.github import FakeGitHub
-from tests.sync.conftest import PASSWORD, USER
+from tests.sync.conftest import PASSWORD, USER, diverge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -147,14 +146,7 @@ def test_divergence_is_a_typed_conflict_with_its_run(client, repo, git_remote, g
     git_remote.work.commit("one")
     git_remote.work.push()
     client.sync.trigger("app", git_config["id"])
-    with storage.open_repo(repo.disk_path) as r:
-        head = storage.read_ref(r, b"refs/heads/main")
-        mine = storage.write_commit(r, tree=storage.commit_tree(r, head), parents=[head],
-                                    message="local work\n")
-        storage.cas_ref(r, b"refs/heads/main", head, mine)
-    git_remote.work.write("a.txt", "2")
-    git_remote.work.commit("two")
-    git_remote.work.push()
+    diverge(repo, git_remote)
     with pytest.raises(Diverged) as refused:
         client.sync.trigger("app", git_config["id"])
     assert isinstance(refused.value, Conflict) and refused.value.code == "sync.diverged"

@@ -13,10 +13,10 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from core.errors import ProviderAuthError
 from events.models import EVENT_TYPES, EventDelivery, EventHook
 from events.services import event_emit
-from repos import storage
 from sync import executor
 from sync.models import SyncConfig
 from sync.run_services import sync_run_request
+from tests.sync.conftest import diverge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,14 +85,7 @@ def test_run_outcomes_are_delivered_signed(api, repo, git_remote, git_config, li
         Webhook(secret).verify(first.body.replace(b"success", b"failure"), first.headers)
 
     # Local work, then a remote commit: the import refuses to overwrite (diverged).
-    with storage.open_repo(repo.disk_path) as r:
-        head = storage.read_ref(r, b"refs/heads/main")
-        mine = storage.write_commit(r, tree=storage.commit_tree(r, head), parents=[head],
-                                    message="local work\n")
-        storage.cas_ref(r, b"refs/heads/main", head, mine)
-    git_remote.work.write("a.txt", "2")
-    git_remote.work.commit("two")
-    git_remote.work.push()
+    diverge(repo, git_remote)
     refused = _trigger(api, git_config)
     assert refused.status_code == 409
     later = receiver.wait_for(3)[1:]

@@ -72,11 +72,19 @@ def make_run(tmp: Path, *, host: str = "127.0.0.1", port: int | None = None) -> 
     (tmp / "home").mkdir(exist_ok=True)
     env = terminal_env(tmp / "home", COREGIT_DATA_DIR=str(tmp / "data"), HOST=host,
                        PORT=str(port), LOG_LEVEL="WARNING")
+    with started(["make", "run"], ROOT, env, tmp, f"http://{host}:{port}") as run:
+        yield run
+
+
+@contextlib.contextmanager
+def started(cmd: list[str], cwd: Path, env: dict, tmp: Path, base: str) -> Iterator[Running]:
+    """Run ``cmd`` in a process group of its own (output in tmp/run.log, data in tmp/data), wait
+    until ``base`` is healthy; stop the whole group afterwards."""
     log = tmp / "run.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    run = Running(proc, tmp / "data", log, f"http://{host}:{port}")
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    run = Running(proc, tmp / "data", log, base)
     try:
         wait_healthy(run)
         yield run

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from connections.models import GitCredential
+from repos import storage
 from repos.models import Repository
 from tests.support.git_http_backend import serve_git
 from tests.sync.engine.worktree import WorkTree
@@ -30,6 +31,20 @@ def git_remote(tmp_path):
         work = WorkTree(tmp_path / "work", home, path)
         yield GitRemote(server=server, path=path, url=server.url("upstream.git"), work=work,
                         home=home)
+
+
+def diverge(repo, git_remote: GitRemote) -> bytes:
+    """Local work on main (a commit nobody pushed), then a remote commit on top of the last import:
+    the next import would overwrite one of them. The local commit's sha."""
+    with storage.open_repo(repo.disk_path) as r:
+        head = storage.read_ref(r, b"refs/heads/main")
+        mine = storage.write_commit(r, tree=storage.commit_tree(r, head), parents=[head],
+                                    message="local work\n")
+        storage.cas_ref(r, b"refs/heads/main", head, mine)
+    git_remote.work.write("a.txt", "2")
+    git_remote.work.commit("two")
+    git_remote.work.push()
+    return mine
 
 
 @pytest.fixture

@@ -7,7 +7,13 @@ from dulwich.objects import Tree
 from repos import storage
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
-from tests.sync.test_provider_round_trips import _edit_locally, _local_tree, _trigger, rich_files
+from tests.sync.test_provider_round_trips import (
+    _edit_locally,
+    _local_tree,
+    _trigger,
+    provider_config,
+    rich_files,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,10 +43,7 @@ def test_a_change_over_the_threshold_is_pushed_as_one_commit_on_the_tip(
     fake.create_repo(remote, empty=True)
     fake.commit(remote, rich_files(), "rich")
     with fake.mock():
-        conn = api.post("/v1/connections", {"provider": provider, "label": "P",
-                        "access_token": token}, format="json").json()["id"]
-        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
-                           "remote": remote}, format="json").json()["id"]
+        sync_id = provider_config(api, provider, "P", token, remote)
         imported = _trigger(api, sync_id)
         api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
         settings.COREGIT_EXPORT_PUSH_MIN_FILES = 1

@@ -66,6 +66,24 @@ def _edit_locally(repo) -> str:
         return new_root.id.decode()
 
 
+def gitlab_holding(tmp_path, token: str, remote: str, files: dict, message: str) -> FakeGitLab:
+    """A GitLab fake accepting ``token`` whose project ``remote`` holds one commit of ``files``."""
+    gl = FakeGitLab(tmp_path / "gl")
+    gl.add_token(token, username="tanuki")
+    gl.create_project(remote, empty=True)
+    gl.commit(remote, files, message)
+    return gl
+
+
+def provider_config(api, provider: str, label: str, token: str, remote: str) -> str:
+    """A connection holding ``token`` and a sync config of "app" for ``remote`` through it (import,
+    the default direction); the config's id."""
+    conn = api.post("/v1/connections", {"provider": provider, "label": label,
+                    "access_token": token}, format="json").json()["id"]
+    return api.post("/v1/repos/app/sync/config", {"connection_id": conn, "remote": remote},
+                    format="json").json()["id"]
+
+
 def _trigger(api, sync_id):
     resp = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json")
     assert resp.status_code == 200, resp.json()
@@ -78,10 +96,7 @@ def test_github_round_trip(api, repo, live_worker, tmp_path):
     gh.create_repo("octo/rich", empty=True)
     gh.commit("octo/rich", rich_files(), "rich")
     with gh.mock():
-        conn = api.post("/v1/connections", {"provider": "github", "label": "GH",
-                        "access_token": "ghp_rt"}, format="json").json()["id"]
-        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
-                           "remote": "octo/rich"}, format="json").json()["id"]
+        sync_id = provider_config(api, "github", "GH", "ghp_rt", "octo/rich")
         imported = _trigger(api, sync_id)
         assert imported["files_changed"] == 12 and imported["remote_sha"] == gh.branch_sha(
             "octo/rich")
@@ -96,15 +111,9 @@ def test_github_round_trip(api, repo, live_worker, tmp_path):
 
 
 def test_gitlab_round_trip(api, repo, live_worker, tmp_path):
-    gl = FakeGitLab(tmp_path / "gl")
-    gl.add_token("glpat-rt", username="tanuki")
-    gl.create_project("grp/sub/rich", empty=True)
-    gl.commit("grp/sub/rich", rich_files(), "rich")
+    gl = gitlab_holding(tmp_path, "glpat-rt", "grp/sub/rich", rich_files(), "rich")
     with gl.mock():
-        conn = api.post("/v1/connections", {"provider": "gitlab", "label": "GL",
-                        "access_token": "glpat-rt"}, format="json").json()["id"]
-        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
-                           "remote": "grp/sub/rich"}, format="json").json()["id"]
+        sync_id = provider_config(api, "gitlab", "GL", "glpat-rt", "grp/sub/rich")
         imported = _trigger(api, sync_id)
         assert imported["files_changed"] == 12
         assert _local_tree(repo) == gl.tree_sha("grp/sub/rich")

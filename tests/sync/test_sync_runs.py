@@ -2,6 +2,7 @@
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -10,10 +11,12 @@ from django.utils import timezone
 from core.errors import ProviderAuthError
 from repos import storage
 from sync import executor
-from sync.models import SyncConfig, SyncRun
+from sync.engine.types import SyncResult
+from sync.models import SyncConfig, SyncRun, SyncState
 from sync.run_reaper import sync_runs_reap
 from sync.run_services import sync_run_request
 from tests.fixtures import live_queue, route_tasks_to
+from tests.sync.conftest import diverge
 from tests.sync.engine.worktree import bare_tree
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,14 +70,7 @@ def test_divergence_refused_then_forced_keeping_history(api, repo, git_remote, g
     git_remote.work.push()
     assert _trigger(api, git_config).status_code == 200
     # Someone pushes to the Coregit repository directly: the import must not overwrite it.
-    with storage.open_repo(repo.disk_path) as r:
-        head = storage.read_ref(r, b"refs/heads/main")
-        mine = storage.write_commit(r, tree=storage.commit_tree(r, head), parents=[head],
-                                    message="local work\n")
-        storage.cas_ref(r, b"refs/heads/main", head, mine)
-    git_remote.work.write("a.txt", "2")
-    git_remote.work.commit("two")
-    git_remote.work.push()
+    mine = diverge(repo, git_remote)
 
     refused = _trigger(api, git_config)
     assert refused.status_code == 409
@@ -181,23 +177,56 @@ def test_a_run_whose_worker_died_is_finished_by_another_worker_not_failed(
     assert SyncConfig.objects.get().last_error is None
 
 
-def test_a_patch_made_while_a_run_fails_is_kept(api, repo, git_config, live_worker, monkeypatch):
+@dataclass
+class HeldRun:
+    """A run the live worker has started and holds until ``finish``."""
+
+    run: SyncRun
+    release: threading.Event
+
+    def finish(self) -> SyncRun:
+        self.release.set()
+        return _wait_finished(self.run.pk)
+
+
+@pytest.fixture
+def held_run(live_worker, monkeypatch):
+    """Start a run whose execution waits for ``finish``, then returns or raises ``outcome``, so a
+    test can change the config while the run is in flight."""
+
+    def start(outcome: SyncResult | Exception, trigger: str) -> HeldRun:
+        started, release = threading.Event(), threading.Event()
+
+        def held(config, run, state):
+            started.set()
+            assert release.wait(60)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        monkeypatch.setattr(executor, "execute", held)
+        run = sync_run_request(config=SyncConfig.objects.get(), trigger=trigger)
+        assert started.wait(60), "the worker never started the run"
+        return HeldRun(run, release)
+
+    return start
+
+
+def _main_and_dev(git_remote) -> None:
+    git_remote.work.write("README.md", "hello\n")
+    git_remote.work.commit("first")
+    git_remote.work.push("main")
+    git_remote.work.push("dev")
+
+
+def test_a_patch_made_while_a_run_fails_is_kept(api, repo, git_config, held_run):
     SyncConfig.objects.update(consecutive_failures=9)  # one more automatic failure pauses
-    started, release = threading.Event(), threading.Event()
-
-    def refused(config, run, state):
-        started.set()
-        assert release.wait(60)
-        raise ProviderAuthError("The git host refused the credentials", status=401)
-
-    monkeypatch.setattr(executor, "execute", refused)
-    run = sync_run_request(config=SyncConfig.objects.get(), trigger="webhook")
-    assert started.wait(60), "the worker never started the run"
+    held = held_run(ProviderAuthError("The git host refused the credentials", status=401),
+                    trigger="webhook")
     # The operator fixes things meanwhile: a PATCH resets the failure count and resumes.
     patched = api.patch("/v1/repos/app/sync/config", {"overwrite_diverged": True}, format="json")
     assert patched.status_code == 200
-    release.set()
-    assert _wait_finished(run.pk).error_code == "provider.auth"
+    assert held.finish().error_code == "provider.auth"
     config = SyncConfig.objects.get()
     assert config.overwrite_diverged is True
     assert (config.consecutive_failures, config.auto_sync_paused) == (1, False)
@@ -205,53 +234,25 @@ def test_a_patch_made_while_a_run_fails_is_kept(api, repo, git_config, live_work
 
 
 def test_a_run_that_succeeds_after_a_patch_reset_the_config_leaves_it_reset(
-        api, repo, git_remote, git_config, live_worker, monkeypatch):
-    from sync.engine.types import SyncResult
-    from sync.models import SyncState
-
-    git_remote.work.write("README.md", "hello\n")
-    git_remote.work.commit("first")
-    git_remote.work.push("main")
-    git_remote.work.push("dev")
-    started, release = threading.Event(), threading.Event()
-
-    def slow_success(config, run, state):
-        started.set()
-        assert release.wait(60)
-        return SyncResult(status="success", remote_sha="a" * 40, commit_sha="b" * 40)
-
-    monkeypatch.setattr(executor, "execute", slow_success)
-    run = sync_run_request(config=SyncConfig.objects.get(), trigger="api")
-    assert started.wait(60), "the worker never started the run"
+        api, repo, git_remote, git_config, held_run):
+    _main_and_dev(git_remote)
+    held = held_run(SyncResult(status="success", remote_sha="a" * 40, commit_sha="b" * 40),
+                    trigger="api")
     # Following another branch resets the sync state; the old branch's run must not refill it.
     assert api.patch("/v1/repos/app/sync/config", {"branch": "dev"}, format="json").status_code == 200
-    release.set()
-    assert _wait_finished(run.pk).status == "success"
+    assert held.finish().status == "success"
     config = SyncConfig.objects.get()
     assert config.branch == "dev" and config.last_synced_at is None
     assert not SyncState.objects.filter(config=config).exists()
 
 
 def test_a_run_that_fails_after_a_patch_changed_the_branch_leaves_the_config_clean(
-        api, repo, git_remote, git_config, live_worker, monkeypatch):
-    git_remote.work.write("README.md", "hello\n")
-    git_remote.work.commit("first")
-    git_remote.work.push("main")
-    git_remote.work.push("dev")
-    started, release = threading.Event(), threading.Event()
-
-    def slow_failure(config, run, state):
-        started.set()
-        assert release.wait(60)
-        raise ProviderAuthError("The git host refused the credentials")
-
-    monkeypatch.setattr(executor, "execute", slow_failure)
-    run = sync_run_request(config=SyncConfig.objects.get(), trigger="schedule")
-    assert started.wait(60), "the worker never started the run"
+        api, repo, git_remote, git_config, held_run):
+    _main_and_dev(git_remote)
+    held = held_run(ProviderAuthError("The git host refused the credentials"), trigger="schedule")
     # The old branch's failure says nothing about the new branch: no last_error, no pause count.
     assert api.patch("/v1/repos/app/sync/config", {"branch": "dev"}, format="json").status_code == 200
-    release.set()
-    finished = _wait_finished(run.pk)
+    finished = held.finish()
     assert finished.status == "error" and finished.message == "The git host refused the credentials"
     config = SyncConfig.objects.get()
     assert config.branch == "dev" and config.last_error is None

@@ -39,6 +39,14 @@ def _push(env, remote, session, git: str | None = GIT, **kw):
     return run_export(req, session, git=git)
 
 
+def _local_change(env) -> None:
+    """One local commit on main (a.txt), the change the export is asked to send."""
+    wt = env.worktree(env.local, "local-work")
+    wt.write("a.txt", "mine\n")
+    wt.commit()
+    wt.push()
+
+
 def _git_requests(fake) -> list[str]:
     return [endpoint for _m, _u, endpoint in fake.requests]
 
@@ -77,10 +85,7 @@ def test_first_export_then_a_change_is_one_commit_each_in_two_requests(env, remo
 def test_remote_with_foreign_commits_is_refused_and_kept(env, remote, session):
     _provider, fake, name, _ = remote
     foreign = fake.commit(name, {"THEIRS.md": b"theirs\n"}, "someone else")
-    wt = env.worktree(env.local, "local-work")
-    wt.write("a.txt", "mine\n")
-    wt.commit()
-    wt.push()
+    _local_change(env)
 
     with pytest.raises(Diverged):
         _push(env, remote, session)
@@ -109,10 +114,7 @@ class _MovesAfterAdvertisement(requests.Session):
 def test_remote_moved_meanwhile_fails_and_nothing_is_overwritten(env, remote, caplog):
     _provider, fake, name, _ = remote
     base = fake.commit(name, {"base.txt": b"base\n"}, "base")
-    wt = env.worktree(env.local, "local-work")
-    wt.write("a.txt", "mine\n")
-    wt.commit()
-    wt.push()
+    _local_change(env)
     moved: list[str] = []
 
     def someone_pushes() -> None:
@@ -130,10 +132,7 @@ def test_remote_moved_meanwhile_fails_and_nothing_is_overwritten(env, remote, ca
 
 def test_a_bad_token_is_an_auth_error_that_never_shows_the_token(env, remote, session, caplog):
     provider, fake, name, access = remote
-    wt = env.worktree(env.local, "local-work")
-    wt.write("a.txt", "mine\n")
-    wt.commit()
-    wt.push()
+    _local_change(env)
     wrong = "ghp_wrong_secret_value" if provider == "github" else "glpat-wrong-secret"
     bad = type(access)(url=access.url, username=access.username, password=wrong)
     caplog.set_level(logging.DEBUG)

@@ -5,10 +5,22 @@ import pytest
 from dulwich.objects import Tree
 
 from repos import storage
-from tests.fakes.gitlab import FakeGitLab
-from tests.sync.test_provider_round_trips import GITLINK, rich_files
+from tests.sync.test_provider_round_trips import (
+    GITLINK,
+    gitlab_holding,
+    provider_config,
+    rich_files,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _imported_then_export(api, token: str, remote: str) -> str:
+    """A GitLab config for ``remote``, its first import run, then switched to export; its id."""
+    sync_id = provider_config(api, "gitlab", "GL", token, remote)
+    assert api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json").status_code == 200
+    api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+    return sync_id
 
 
 def _commit_entries(repo, entries: list[tuple[bytes, int, bytes]]) -> str:
@@ -37,18 +49,9 @@ def _edit_readme(repo) -> str:
 
 
 def test_gitlab_export_of_new_symlink_and_submodule_is_exact(api, repo, live_worker, tmp_path):
-    gl = FakeGitLab(tmp_path / "gl")
-    gl.add_token("glpat-exact", username="tanuki")
-    gl.create_project("grp/exact", empty=True)
-    gl.commit("grp/exact", rich_files(), "rich")
+    gl = gitlab_holding(tmp_path, "glpat-exact", "grp/exact", rich_files(), "rich")
     with gl.mock():
-        conn = api.post("/v1/connections", {"provider": "gitlab", "label": "GL",
-                        "access_token": "glpat-exact"}, format="json").json()["id"]
-        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
-                           "remote": "grp/exact"}, format="json").json()["id"]
-        assert api.post("/v1/repos/app/sync", {"sync_id": sync_id},
-                        format="json").status_code == 200
-        api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+        sync_id = _imported_then_export(api, "glpat-exact", "grp/exact")
         expected = _add_links(repo)
         tip = gl.repos["grp/exact"].repo.refs[b"refs/heads/main"]
         exported = api.post("/v1/repos/app/sync", {"sync_id": sync_id}, format="json")
@@ -68,20 +71,11 @@ def test_a_symlink_only_on_gitlab_is_removed_by_a_push_not_left_with_a_warning(
         api, repo, live_worker, tmp_path):
     """The local change touches no link, yet the remote holds one the local tree lacks: the
     commits API cannot delete it, so the export goes over git and the trees end equal."""
-    gl = FakeGitLab(tmp_path / "gl")
-    gl.add_token("glpat-only", username="tanuki")
-    gl.create_project("grp/only", empty=True)
     files = {path: content for path, content in rich_files().items()
              if path not in ("link-to-readme", "vendor/sub", "big/large.dat")}
-    gl.commit("grp/only", files, "plain files")
+    gl = gitlab_holding(tmp_path, "glpat-only", "grp/only", files, "plain files")
     with gl.mock():
-        conn = api.post("/v1/connections", {"provider": "gitlab", "label": "GL",
-                        "access_token": "glpat-only"}, format="json").json()["id"]
-        sync_id = api.post("/v1/repos/app/sync/config", {"connection_id": conn,
-                           "remote": "grp/only"}, format="json").json()["id"]
-        assert api.post("/v1/repos/app/sync", {"sync_id": sync_id},
-                        format="json").status_code == 200
-        api.patch("/v1/repos/app/sync/config", {"direction": "export"}, format="json")
+        sync_id = _imported_then_export(api, "glpat-only", "grp/only")
         gl.commit("grp/only", {**files, "remote-link": (0o120000, b"README.md")}, "a link")
         expected = _edit_readme(repo)  # a plain edit: no link in the local change
         answer = api.post("/v1/repos/app/sync", {"sync_id": sync_id, "force": True},
