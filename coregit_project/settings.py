@@ -159,7 +159,9 @@ _broker_dir = DATA_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL", "filesystem://"))
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 4 * 3600}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The serverless broker of the embedded run: both processes share these folders.
+    # The serverless broker of the embedded run: both processes share these folders. kombu's
+    # filesystem transport, with messages written whole (workers/broker_files.py).
+    CELERY_BROKER_TRANSPORT = "workers.broker_files:Transport"
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
