@@ -110,7 +110,7 @@ def sync_run_request(
         raise BadRequest(f"Invalid request: branch: {err}", details={"branch": [err]})
     lost_after = _lost_after()
     same = _queued_to_join(config, branch, force)
-    if same is not None and same.enqueued_at is not None and same.enqueued_at >= lost_after:
+    if _published_since(same, lost_after):
         # Joined without the config lock (a burst of webhooks would queue behind it): a run
         # still queued now has not started fetching, so it sees everything pushed before this
         # request. Only creating a run (or re-publishing one) needs the lock.
@@ -140,7 +140,12 @@ def run_joinable(config: SyncConfig) -> bool:
     """Whether a request for the config's own branch joins the run already queued for it, as read
     with the config by ``webhook_candidates``: then it writes nothing but its delivery row."""
     run = _hinted_run(config) if hasattr(config, "queued_run_id") else None
-    return run is not None and run.enqueued_at is not None and run.enqueued_at >= _lost_after()
+    return _published_since(run, _lost_after())
+
+
+def _published_since(run: SyncRun | None, lost_after: datetime) -> bool:
+    """A queued run whose task message is live: joining it is enough."""
+    return run is not None and run.enqueued_at is not None and run.enqueued_at >= lost_after
 
 
 def _queued_to_join(config: SyncConfig, branch: str, force: bool) -> SyncRun | None:

@@ -73,8 +73,8 @@ def _gitlab_valid(config: SyncConfig, delivery: Delivery) -> bool:
 def _generic_valid(config: SyncConfig, delivery: Delivery) -> bool:
     if config.provider != SyncConfig.Provider.GIT or not config.webhook_secret_ciphertext:
         return False
-    return generic_host_signatures.signature_valid(config.get_secret("webhook_secret_ciphertext"),
-                                            delivery.body, delivery.headers)
+    return generic_host_signatures.signature_valid(
+        config.get_secret("webhook_secret_ciphertext"), delivery.body, delivery.headers)
 
 
 VERIFIERS: dict[str, Callable[[SyncConfig, Delivery], bool]] = {
