@@ -26,100 +26,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
-import multiprocessing
 import random
 import statistics
 import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
 from bench import intake_stack as st
+from bench.http_load import Answer, Client, Sample, fire
 from bench.intake_checks import QueuedSampler, check_round, drain, trees_equal
 
 TARGET_P99 = 0.050
 
 
-@dataclass
-class Sample:
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter = field(default_factory=Counter)
-    wall: float = 0.0
-
-    def pct(self, q: float) -> float:
-        data = sorted(self.latencies)
-        return data[min(len(data) - 1, int(q * len(data)))] if data else float("nan")
-
-    def line(self) -> str:
-        return (f"p50 {self.pct(.5) * 1e3:6.1f} ms  p95 {self.pct(.95) * 1e3:6.1f} ms  "
-                f"p99 {self.pct(.99) * 1e3:6.1f} ms  {len(self.latencies) / self.wall:6.0f} req/s"
-                f"  statuses {dict(self.statuses)}")
-
-
-def fire(base: str, items: list, clients: int, send, rate: float = 0.0) -> Sample:
-    """``_fire`` in a forked process of its own: the fakes serving the worker's fetches in this
-    one (dulwich, pure Python) would otherwise hold the clients' GIL and inflate their timings."""
-    ctx = multiprocessing.get_context("fork")
-    mine, theirs = ctx.Pipe()
-    child = ctx.Process(target=lambda: theirs.send(_fire(base, items, clients, send, rate)))
-    child.start()
-    sample, answers = mine.recv()
-    child.join()
-    for item, got in zip(items, answers, strict=True):
-        if isinstance(item, dict):
-            item["answers"] = got
-    return sample
-
-
-def _fire(base: str, items: list, clients: int, send, rate: float) -> tuple[Sample, list]:
-    """``clients`` threads, each with its own keep-alive session, take ``items`` in order: as
-    fast as answers come (closed loop), or the n-th item sent at n / ``rate`` seconds."""
-    sample, lock, it, counter = Sample(), threading.Lock(), iter(items), itertools.count()
-    origin = time.perf_counter() + 0.1
-
-    def client() -> None:
-        with requests.Session() as session:
-            while True:
-                with lock:
-                    item, n = next(it, None), next(counter)
-                if item is None:
-                    return
-                if rate and (delay := origin + n / rate - time.perf_counter()) > 0:
-                    time.sleep(delay)
-                start = time.perf_counter()
-                resp = send(session, item)
-                elapsed = time.perf_counter() - start
-                with lock:
-                    sample.latencies.append(elapsed)
-                    sample.statuses[resp.status_code] += 1
-                    item_result(item, resp)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    sample.wall = time.perf_counter() - start
-    return sample, [item["answers"] if isinstance(item, dict) else None for item in items]
-
-
-def item_result(item, resp) -> None:
-    if isinstance(item, dict):
-        body = resp.json() if resp.headers.get("Content-Type") == "application/json" else {}
-        item["answers"].append((resp.status_code, body.get("status"), body.get("run_id")))
-        if resp.status_code >= 300 and resp.status_code != 202:
-            print(f"    unexpected answer {resp.status_code}: {resp.text[:300]}", flush=True)
-
-
 def floor_burst(server: st.Server, n: int, clients: int) -> Sample:
-    url = f"{server.base}/v1/sync-webhooks/github/sync_doesnotexist"
-    return fire(server.base, list(range(n)), clients, lambda s, _: s.post(
-        url, data=b"{}", headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "x"}, timeout=120))
+    path = "/v1/sync-webhooks/github/sync_doesnotexist"
+    return fire(server.base, list(range(n)), clients, lambda c, _: c.post(
+        path, b"{}", {"X-GitHub-Event": "push", "X-GitHub-Delivery": "x"}))
 
 
 def deliveries(fake, configs: list[st.Config], n: int, tag: str, rng: random.Random) -> list:
@@ -137,17 +64,17 @@ def deliveries(fake, configs: list[st.Config], n: int, tag: str, rng: random.Ran
     return order
 
 
-def send_delivery(server: st.Server, fake):
-    def send(session, item):
-        config = item["config"]
-        st.advance(fake, config, item["index"])
-        body = item["body"]
-        headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": item["id"],
-                   "X-Hub-Signature-256": item["signature"],
-                   "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/bench"}
-        return session.post(f"{server.base}/v1/sync-webhooks/github/{config.sync_id}",
-                            data=body, headers=headers, timeout=120)
-    return send
+def push_made(fake):
+    """The host moves its branch, then delivers the push: untimed, it is not the server's work."""
+    return lambda item: st.advance(fake, item["config"], item["index"])
+
+
+def send_delivery(conn: Client, item: dict) -> Answer:
+    config = item["config"]
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": item["id"],
+               "X-Hub-Signature-256": item["signature"],
+               "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/bench"}
+    return conn.post(f"/v1/sync-webhooks/github/{config.sync_id}", item["body"], headers)
 
 
 class Waiters:
@@ -229,10 +156,11 @@ def one_backend(tmp: Path, postgres: bool, args, rng: random.Random) -> list[str
                 sampler.start()
                 if waiting:
                     with Waiters(server, slow_configs, waiting) as waiters:
-                        sample = fire(server.base, items, args.clients, send_delivery(server, fake))
+                        sample = fire(server.base, items, args.clients, send_delivery,
+                                      before=push_made(fake))
                 else:
-                    sample = fire(server.base, items, args.clients, send_delivery(server, fake),
-                                  rate)
+                    sample = fire(server.base, items, args.clients, send_delivery, rate,
+                                  before=push_made(fake))
                 sampler.stop.set()
                 sampler.join()
                 checks = check_round(server, items, configs, tag)
