@@ -2,8 +2,12 @@
 
 from django.db import migrations, models
 
+from core.migration_operations import AddIndexWithoutBlockingWrites
+
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY cannot run in a transaction (core/migration_operations.py).
+    atomic = False
 
     dependencies = [
         ('accounts', '0001_initial'),
@@ -12,11 +16,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutBlockingWrites(
             model_name='syncrun',
             index=models.Index(fields=['repository', '-created_at', '-id'], name='sync_run_repo_history'),
         ),
-        migrations.AddIndex(
+        AddIndexWithoutBlockingWrites(
             model_name='syncrun',
             index=models.Index(condition=models.Q(('status__in', ['queued', 'running'])), fields=['status', 'config'], name='sync_run_unfinished'),
         ),

@@ -12,7 +12,7 @@ from sync.models import SyncConfig, SyncRun
 from tests.fakes.github import FakeGitHub
 from tests.support.gitcli import authed_url, git
 from tests.sync.engine.worktree import bare_tree
-from tests.sync.test_webhooks import deliver, payload
+from tests.sync.test_provider_webhook_intake import deliver, payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

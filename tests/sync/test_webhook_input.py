@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from sync.models import SyncRun, WebhookDelivery
-from tests.sync.test_webhooks import (
+from tests.sync.test_provider_webhook_intake import (
     deliver,
     gh,
     gh_config,
@@ -18,7 +18,7 @@ from tests.sync.test_webhooks import (
     sign,
 )
 
-__all__ = ["gh", "gh_config", "gl", "gl_config"]  # fixtures shared with test_webhooks
+__all__ = ["gh", "gh_config", "gl", "gl_config"]  # fixtures shared with test_provider_webhook_intake
 PUSH = "github/push.with-new-branch.payload.json"
 DEEP = b"[" * 100_000 + b"]" * 100_000
 DEEP_OBJECT = b'{"a":' * 100_000 + b"1" + b"}" * 100_000

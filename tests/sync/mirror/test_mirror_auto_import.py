@@ -19,7 +19,7 @@ from tests.sync.mirror.history import (
     trigger,
     wait_all_finished,
 )
-from tests.sync.test_webhooks import deliver, gl_deliver, payload
+from tests.sync.test_provider_webhook_intake import deliver, gl_deliver, payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MIRROR = {"mode": "mirror", "branches": ["main", "release/*"], "tags": True, "auto_sync": True}

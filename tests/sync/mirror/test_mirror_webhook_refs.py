@@ -10,7 +10,7 @@ import pytest
 from sync.models import SyncConfig, SyncRun, WebhookDelivery
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
-from tests.sync.test_webhooks import deliver, gl_deliver, payload
+from tests.sync.test_provider_webhook_intake import deliver, gl_deliver, payload
 
 MIRROR = {"mode": "mirror", "branches": ["main", "release/*"], "tags": True, "auto_sync": True,
           "prune": True}

@@ -1,4 +1,4 @@
-"""Generic git configs: a webhook_url and a secret shown once, and receivers for Gitea, Forgejo,
+"""Generic git configs: a webhook_url and a secret shown once, and webhook intake for Gitea, Forgejo,
 Bitbucket Cloud and GitLab signing tokens (real payload shapes from tests/data)."""
 
 import base64
