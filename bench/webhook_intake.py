@@ -217,7 +217,10 @@ def main() -> None:
                     "same venv), e.g. the commit before a change, for a before figure")
     ap.add_argument("--broker", default="", help="Redis URL; a checkout that predates "
                     "COREGIT_TASK_QUEUE needs a Redis database of its own, e.g. .../13")
+    ap.add_argument("--fake-nice", type=int, default=st.RemoteGitHub.nice, help="CPU priority "
+                    "of the fakes' git serving (they stand in for hosts on other machines)")
     args = ap.parse_args()
+    st.RemoteGitHub.nice = args.fake_nice
     rng, rows = random.Random(9), []
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         for backend in args.backends.split(","):

@@ -54,7 +54,11 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-"$BIN/celery" -A workers.celery worker --beat --pool threads --concurrency 2 \
+# The worker runs at a lower CPU priority (nice 10): on a machine it shares with the API, a sync
+# (dulwich, git index-pack) yields the CPU to requests waiting for an answer, and still gets all
+# the CPU they leave. Webhook intake at 100/s beside the imports it queues, on 2 cores: p95
+# ~147 -> ~49 ms, p99 ~290 -> ~100 ms (docs/benchmarks.md).
+nice -n "${COREGIT_WORKER_NICE:-10}" "$BIN/celery" -A workers.celery worker --beat --pool threads --concurrency 2 \
   --loglevel "${LOG_LEVEL:-INFO}" --schedule "$COREGIT_DATA_DIR/celerybeat-schedule" &
 pids+=($!)
 "$BIN/gunicorn" coregit_project.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 \
