@@ -130,9 +130,14 @@ class RemoteGitHub(FakeGitHub):
     nice = 10
 
     def _smart(self, req, owner, name):
-        if self.nice:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
-        return super()._smart(req, owner, name)
+        thread = threading.get_native_id()
+        was = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, max(was, self.nice))
+        try:
+            return super()._smart(req, owner, name)
+        finally:
+            with contextlib.suppress(PermissionError):  # raising it back needs CAP_SYS_NICE
+                os.setpriority(os.PRIO_PROCESS, thread, was)
 
 
 class SlowGitHub(RemoteGitHub):

@@ -58,8 +58,9 @@ trap cleanup EXIT INT TERM
 # (dulwich, git index-pack) yields the CPU to requests waiting for an answer, and still gets all
 # the CPU they leave. Webhook intake at 100/s beside the imports it queues, on 2 cores: p95
 # ~147 -> ~49 ms, p99 ~290 -> ~100 ms (docs/benchmarks.md).
-nice -n "${COREGIT_WORKER_NICE:-10}" "$BIN/celery" -A workers.celery worker --beat --pool threads --concurrency 2 \
-  --loglevel "${LOG_LEVEL:-INFO}" --schedule "$COREGIT_DATA_DIR/celerybeat-schedule" &
+nice -n "${COREGIT_WORKER_NICE:-10}" "$BIN/celery" -A workers.celery worker --beat \
+  --pool threads --concurrency 2 --loglevel "${LOG_LEVEL:-INFO}" \
+  --schedule "$COREGIT_DATA_DIR/celerybeat-schedule" &
 pids+=($!)
 "$BIN/gunicorn" coregit_project.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 \
   --timeout 300 --access-logfile - --control-socket "$COREGIT_DATA_DIR/gunicorn.ctl" &

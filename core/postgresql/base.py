@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from psycopg.pq import TransactionStatus
 
@@ -23,8 +24,10 @@ class DatabaseWrapper(PostgresWrapper):
             return False
         if conn.info.transaction_status != TransactionStatus.IDLE:
             return super().is_usable()  # mid-transaction: let the server answer
+        # poll, not select: select refuses descriptors >= 1024, common in a busy worker.
+        watcher = select.poll()
         try:
-            readable, _, _ = select.select([conn.fileno()], [], [], 0)
-        except (OSError, ValueError):
+            watcher.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+            return not watcher.poll(0)
+        except (OSError, ValueError, psycopg.Error):
             return False
-        return not readable

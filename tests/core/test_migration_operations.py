@@ -1,32 +1,48 @@
-"""Indexes on large tables are built without blocking writes (core/migration_operations.py)."""
+"""Indexes on large tables are built without blocking writes (core/migration_operations.py).
+
+Against the real PostgreSQL (SQLite's plain form runs in tests/test_run_command.py's embedded
+start). Marking an index INVALID writes pg_index, which needs the superuser CI connects as."""
 
 import threading
-import time
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, models
+from django.db import NotSupportedError, connection, connections, models
 from django.db.migrations.loader import MigrationLoader
 
 from core.migration_operations import AddIndexWithoutBlockingWrites
 from sync.models import SyncRun
+from tests.support.processes import wait_until
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",
-                                reason="CONCURRENTLY is PostgreSQL's; SQLite runs it in "
-                                       "tests/core/test_run_command.py's embedded start")
+pytestmark = [pytest.mark.django_db(transaction=True),  # as `migrate` runs: no transaction
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's form")]
 NAME = "test_run_concurrent_idx"
 TABLE = SyncRun._meta.db_table
+OPERATION = AddIndexWithoutBlockingWrites(
+    model_name="syncrun", index=models.Index(fields=["repository", "status"], name=NAME))
 
 
 def _new_connection():
     return connections["default"].__class__(dict(connection.settings_dict), "default")
 
 
-def _state_pair(operation):
+def _states():
     before = MigrationLoader(connection).project_state()
     after = before.clone()
-    operation.state_forwards("sync", after)
+    OPERATION.state_forwards("sync", after)
     return before, after
+
+
+def _forwards(conn=connection) -> None:
+    before, after = _states()
+    with conn.schema_editor(atomic=False) as editor:
+        OPERATION.database_forwards("sync", editor, before, after)
+
+
+def _backwards() -> None:
+    before, after = _states()
+    with connection.schema_editor(atomic=False) as editor:
+        OPERATION.database_backwards("sync", editor, after, before)
 
 
 def _index_valid() -> bool | None:
@@ -37,21 +53,25 @@ def _index_valid() -> bool | None:
     return None if row is None else row[0]
 
 
-def _wait_for_the_build_to_wait() -> None:
-    """Until the builder's CREATE INDEX is in the server, waiting on a lock."""
-    query = ("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX%%' "
-             "AND wait_event_type = 'Lock'")
-    deadline = time.monotonic() + 30
+def _index_oid() -> int:
     with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(query)
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)  # polling a condition, not timing: the deadline fails the test
-    raise AssertionError("the index build never reached the server")
+        cursor.execute("SELECT %s::regclass::oid", [NAME])
+        return cursor.fetchone()[0]
 
 
-@pytest.mark.django_db(transaction=True)  # sqlmigrate, as run from a shell: no transaction
+def _mark_invalid() -> None:  # what a cancelled concurrent build leaves behind
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass",
+                       [NAME])
+
+
+def _build_waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND query LIKE 'CREATE INDEX%%' AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0] > 0
+
+
 def test_the_run_indexes_migration_builds_concurrently_outside_a_transaction(capsys):
     call_command("sqlmigrate", "sync", "0009_run_history_and_unfinished_indexes")
     sql = capsys.readouterr().out
@@ -59,50 +79,78 @@ def test_the_run_indexes_migration_builds_concurrently_outside_a_transaction(cap
     assert "BEGIN" not in sql
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_write_goes_on_while_the_index_builds_and_an_invalid_leftover_is_rebuilt():
-    operation = AddIndexWithoutBlockingWrites(
-        model_name="syncrun", index=models.Index(fields=["repository", "status"], name=NAME))
-    before, after = _state_pair(operation)
-    # A transaction that wrote to sync_run and is still open: a plain CREATE INDEX would wait
-    # for it while blocking every later write; CONCURRENTLY waits for it without blocking them.
-    holder = _new_connection()
+def test_a_write_goes_on_while_the_index_builds():
+    # A transaction that wrote to the runs table and is still open: a plain CREATE INDEX waits for
+    # it while blocking every later write; CONCURRENTLY waits for it without blocking them.
+    holder, failures = _new_connection(), []
     holder.set_autocommit(False)
     with holder.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {TABLE} IN ROW EXCLUSIVE MODE")
-    done = threading.Event()
 
     def build() -> None:
         try:
-            with connections["default"].schema_editor(atomic=False) as editor:
-                operation.database_forwards("sync", editor, before, after)
+            _forwards(connections["default"])  # this thread's own connection
+        except Exception as exc:  # noqa: BLE001 - reported by the test's thread below
+            failures.append(exc)
         finally:
             connections["default"].close()
-            done.set()
 
     builder = threading.Thread(target=build)
     builder.start()
     try:
-        _wait_for_the_build_to_wait()
+        wait_until(_build_waiting_on_a_lock, timeout=60, what="the index build to wait",
+                   poll=0.02)
         writer = _new_connection()
-        with writer.cursor() as cursor:  # would block behind the build's SHARE lock otherwise
-            cursor.execute("SET lock_timeout = '5s'")
-            cursor.execute(f"UPDATE {TABLE} SET status = status WHERE false")
-        writer.close()
-        assert not done.is_set()  # the build is still waiting for the open transaction
+        try:
+            with writer.cursor() as cursor:  # blocks behind a plain build's SHARE lock
+                cursor.execute("SET lock_timeout = '5s'")
+                cursor.execute(f"UPDATE {TABLE} SET status = status WHERE false")
+        finally:
+            writer.close()
+        assert builder.is_alive()  # still waiting for the open transaction
     finally:
         holder.rollback()
         holder.close()
-        builder.join(timeout=60)
+        builder.join(timeout=120)
+    assert not builder.is_alive() and not failures, failures
     assert _index_valid() is True
-
-    with connection.cursor() as cursor:  # what a cancelled concurrent build leaves behind
-        cursor.execute("UPDATE pg_index SET indisvalid = false "
-                       "WHERE indexrelid = %s::regclass", [NAME])
-    assert _index_valid() is False
-    with connection.schema_editor(atomic=False) as editor:
-        operation.database_forwards("sync", editor, before, after)
-    assert _index_valid() is True
-    with connection.schema_editor(atomic=False) as editor:
-        operation.database_backwards("sync", editor, after, before)
+    _backwards()
     assert _index_valid() is None
+
+
+def test_running_it_again_keeps_a_built_index_and_rebuilds_an_invalid_one():
+    _forwards()
+    built = _index_oid()
+    _forwards()  # a migration stopped after this index was built, run again
+    assert _index_valid() is True and _index_oid() == built  # kept, not built again
+    _mark_invalid()
+    assert _index_valid() is False
+    _forwards()
+    assert _index_valid() is True
+    _backwards()
+    assert _index_valid() is None
+
+
+def test_an_index_another_session_is_building_is_not_dropped_under_it():
+    holder = _new_connection()
+    holder.set_autocommit(False)
+    with holder.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {TABLE} IN ROW EXCLUSIVE MODE")
+    builder = threading.Thread(target=lambda: (_forwards(connections["default"]),
+                                               connections["default"].close()))
+    builder.start()
+    try:
+        wait_until(_build_waiting_on_a_lock, timeout=60, what="the index build to wait",
+                   poll=0.02)
+        assert _index_valid() is False  # in the catalog, not valid yet
+        with connection.cursor() as cursor:  # a DROP would wait for the holder: fail instead
+            cursor.execute("SET lock_timeout = '10s'")
+        with pytest.raises(NotSupportedError, match="being built by another session"):
+            _forwards()
+    finally:
+        holder.rollback()
+        holder.close()
+        builder.join(timeout=120)
+    assert not builder.is_alive()
+    assert _index_valid() is True
+    _backwards()

@@ -7,12 +7,16 @@ the server under gunicorn.)"""
 
 from __future__ import annotations
 
+import os
+import resource
+
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from tests.support.processes import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's backend")]
 
 
 @pytest.fixture
@@ -67,3 +71,20 @@ def test_a_terminated_connection_is_unusable_and_replaced_before_the_next_query(
     conn.health_check_done = False
     conn.close_if_health_check_failed()
     assert _backend(conn) != pid
+
+
+def test_a_connection_on_a_descriptor_above_1024_is_usable():
+    """select() refuses descriptors >= 1024; a busy worker's connection can get one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:  # raise the soft limit within the hard one, as a busy server would
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    conn = connections.create_connection("default")
+    try:
+        conn.ensure_connection()
+        assert conn.connection.fileno() >= 1024
+        assert conn.is_usable()
+    finally:
+        conn.close()
+        for fd in filler:
+            os.close(fd)

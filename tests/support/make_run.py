@@ -105,19 +105,21 @@ def stop(run: Running) -> None:
     run.proc.wait()
 
 
-def group_priorities(pgid: int) -> dict[str, set[int]]:
-    """The nice values of the group's processes, by program (celery, gunicorn, ...)."""
+def group_priorities(pgid: int, programs: tuple[str, ...]) -> dict[str, set[int]]:
+    """The nice values of the group's processes whose command line names one of ``programs``."""
     out: dict[str, set[int]] = {}
     for entry in Path("/proc").iterdir():
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, IndexError, ValueError):
             continue  # not a process, or gone meanwhile
         # After the command: state, ppid, pgrp, ... nice is the 17th field.
-        if int(fields[2]) == pgid and len(argv) > 1:
-            program = Path(argv[1].decode(errors="replace")).name
-            out.setdefault(program, set()).add(int(fields[16]))
+        if int(fields[2]) != pgid:
+            continue
+        for program in programs:
+            if f"/{program} " in command:
+                out.setdefault(program, set()).add(int(fields[16]))
     return out
 
 
