@@ -3,7 +3,9 @@
 Against the real PostgreSQL (SQLite's plain form runs in tests/test_run_command.py's embedded
 start). Marking an index INVALID writes pg_index, which needs the superuser CI connects as."""
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
@@ -79,9 +81,10 @@ def test_the_run_indexes_migration_builds_concurrently_outside_a_transaction(cap
     assert "BEGIN" not in sql
 
 
-def test_a_write_goes_on_while_the_index_builds():
-    # A transaction that wrote to the runs table and is still open: a plain CREATE INDEX waits for
-    # it while blocking every later write; CONCURRENTLY waits for it without blocking them.
+@contextlib.contextmanager
+def _build_behind_an_open_write() -> Iterator[threading.Thread]:
+    """The index build in a thread of its own, waiting (inside) for a transaction that wrote to
+    the runs table and is still open; on leaving, that transaction ends and the build finishes."""
     holder, failures = _new_connection(), []
     holder.set_autocommit(False)
     with holder.cursor() as cursor:
@@ -100,6 +103,19 @@ def test_a_write_goes_on_while_the_index_builds():
     try:
         wait_until(_build_waiting_on_a_lock, timeout=60, what="the index build to wait",
                    poll=0.02)
+        yield builder
+    finally:
+        holder.rollback()
+        holder.close()
+        builder.join(timeout=120)
+    assert not builder.is_alive() and not failures, failures
+    assert _index_valid() is True
+
+
+def test_a_write_goes_on_while_the_index_builds():
+    # A plain CREATE INDEX waits for the open transaction while blocking every later write;
+    # CONCURRENTLY waits for it without blocking them.
+    with _build_behind_an_open_write() as builder:
         writer = _new_connection()
         try:
             with writer.cursor() as cursor:  # blocks behind a plain build's SHARE lock
@@ -108,12 +124,6 @@ def test_a_write_goes_on_while_the_index_builds():
         finally:
             writer.close()
         assert builder.is_alive()  # still waiting for the open transaction
-    finally:
-        holder.rollback()
-        holder.close()
-        builder.join(timeout=120)
-    assert not builder.is_alive() and not failures, failures
-    assert _index_valid() is True
     _backwards()
     assert _index_valid() is None
 
@@ -132,25 +142,10 @@ def test_running_it_again_keeps_a_built_index_and_rebuilds_an_invalid_one():
 
 
 def test_an_index_another_session_is_building_is_not_dropped_under_it():
-    holder = _new_connection()
-    holder.set_autocommit(False)
-    with holder.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {TABLE} IN ROW EXCLUSIVE MODE")
-    builder = threading.Thread(target=lambda: (_forwards(connections["default"]),
-                                               connections["default"].close()))
-    builder.start()
-    try:
-        wait_until(_build_waiting_on_a_lock, timeout=60, what="the index build to wait",
-                   poll=0.02)
+    with _build_behind_an_open_write():
         assert _index_valid() is False  # in the catalog, not valid yet
         with connection.cursor() as cursor:  # a DROP would wait for the holder: fail instead
             cursor.execute("SET lock_timeout = '10s'")
         with pytest.raises(NotSupportedError, match="being built by another session"):
             _forwards()
-    finally:
-        holder.rollback()
-        holder.close()
-        builder.join(timeout=120)
-    assert not builder.is_alive()
-    assert _index_valid() is True
     _backwards()
