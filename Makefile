@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS ?= redis://127.0.0.1:6379/0
+# pytest-xdist processes for `make test`: most tests wait on real workers, servers and git, so two
+# share 2 cores well (each gets its own test database, task queue and data directory).
+TEST_WORKERS ?= 2
 
 .PHONY: run test venv lint bench services
 
@@ -24,7 +27,7 @@ services:
 test: venv services
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} \
-	  $(BIN)/pytest $(ARGS)
+	  $(BIN)/pytest -n $(TEST_WORKERS) $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

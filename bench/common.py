@@ -27,7 +27,7 @@ def fake_factory(provider: str, root: str, *remotes: str) -> Callable[[str], Any
         fake = (FakeGitHub if provider == "github" else FakeGitLab)(root, host=host)
         # No waits for GitHub's secondary limit: export_scale computes them, export_memory does
         # not measure them.
-        fake.content_limit_per_minute = 10**9
+        fake.content_limit = 10**9
         fake.add_token(TOKEN[provider])
         for remote in remotes:
             fake.create_repo(remote, empty=True)

@@ -11,6 +11,15 @@ import tempfile
 from coregit_project.env import env_bool
 
 _TMP = tempfile.mkdtemp(prefix="coregit-test-")
+# pytest-xdist: each worker process gets its own data directory, test database and task queue
+# (a COREGIT_TEST_ID of its own, below). The controller set the environment before it started the
+# workers, so it is replaced here, once: subprocesses inherit the worker's (COREGIT_TEST_WORKER).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and os.environ.get("COREGIT_TEST_WORKER") != _WORKER:
+    os.environ["COREGIT_TEST_WORKER"] = _WORKER
+    os.environ["COREGIT_TEST_ID"] = f"{os.environ.get('COREGIT_TEST_ID') or 'main'}_{_WORKER}"
+    os.environ["COREGIT_DATA_DIR"] = _TMP
+    os.environ["COREGIT_REPO_ROOT"] = os.path.join(_TMP, "repos")
 _TEST_KEY = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI="
 TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
 TEST_BROKER_URL = "redis://127.0.0.1:6379/0"

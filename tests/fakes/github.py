@@ -49,7 +49,10 @@ class GitHubRepo:
 
 
 class FakeGitHub(GitDataMixin, RestMixin, FakeProvider):
-    content_limit_per_minute = 80
+    # GitHub's secondary limit on content-creating requests: 80 in any 60 s. A test may shrink
+    # the window (with its pacer's) to exercise the same rule in seconds.
+    content_limit = 80
+    content_window = 60.0
 
     def __init__(self, tmp_path, *, host: str | None = None, clock=None):
         super().__init__(tmp_path, clock)
@@ -158,13 +161,13 @@ class FakeGitHub(GitDataMixin, RestMixin, FakeProvider):
                 self._secondary = None
             self._secondary_hit(retry_after)
         if name in CONTENT_ENDPOINTS:
-            # Counted by arrival (requests may be served out of order): the minute before it.
-            now, times = req.arrived, self._content_times
-            while times and now - times[0] >= 120:
+            # Counted by arrival (requests may be served out of order): the window before it.
+            now, times, window = req.arrived, self._content_times, self.content_window
+            while times and now - times[0] >= 2 * window:
                 times.popleft()
-            recent = [t for t in times if now - 60 < t <= now]
-            if len(recent) >= self.content_limit_per_minute:
-                self._secondary_hit(max(1, math.ceil(60 - (now - min(recent)))))
+            recent = [t for t in times if now - window < t <= now]
+            if len(recent) >= self.content_limit:
+                self._secondary_hit(max(1, math.ceil(window - (now - min(recent)))))
             bisect.insort(times, now)
 
     def _secondary_hit(self, retry_after):

@@ -74,3 +74,14 @@ def test_the_window_key_reveals_no_credential():
     assert secret_hash not in key and secret_hash[:16] not in key
     assert key == pacing_key("github", secret_hash)  # one window per credential
     assert key != pacing_key("github", "0" * 64) != pacing_key("gitlab", secret_hash)
+
+
+def test_the_github_window_keeps_a_margin_under_githubs_rule():
+    """GitHub refuses the 81st content-creating request in any 60 s. The pacer's window lets
+    fewer through over a longer period (the export pacing test runs the same margin in seconds)."""
+    from limits import parse
+
+    from connections.providers.pacing import GITHUB_CONTENT_LIMIT
+
+    item = parse(GITHUB_CONTENT_LIMIT)
+    assert (item.amount, item.get_expiry()) == (80 - 2, 60 + 2)
