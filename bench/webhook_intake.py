@@ -18,7 +18,8 @@ triggers on runs of a slow remote (2 s per git request), with /healthz probed be
 
 Bound: the 50 ms p99 target; and, measured in the same run, the floor of any request through
 the same stack: 2,000 deliveries to an unknown config (one lookup, answered 404) from 20
-clients.
+clients; and the serving stack alone (bench/serving_floor.py: the same gunicorn in front of a
+bare WSGI callable, then of a bare Django view), the least any Django view can answer in.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 import requests
 
 from bench import intake_stack as st
+from bench import serving_floor
 from bench.http_load import Answer, Client, Sample, fire
 from bench.intake_checks import QueuedSampler, check_round, drain, trees_equal
 
@@ -222,6 +224,8 @@ def main() -> None:
     args = ap.parse_args()
     st.RemoteGitHub.nice = args.fake_nice
     rng, rows = random.Random(9), []
+    floors = serving_floor.lines(serving_floor.measure(args.deliveries, args.clients))
+    print("\n".join(floors), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         for backend in args.backends.split(","):
             rows += one_backend(Path(tmp), backend == "pg", args, rng)
@@ -229,6 +233,7 @@ def main() -> None:
           "floor p99 ms (ratio) | checks |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
+    print("\n".join(["", *floors]))
 
 
 if __name__ == "__main__":

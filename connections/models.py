@@ -1,7 +1,7 @@
 from django.db import models
 
 from accounts.models import Organization
-from connections.secrets import EncryptedFieldsMixin
+from connections.encrypted_fields import EncryptedFieldsMixin
 from core.ids import new_id
 from repos.models import Repository
 

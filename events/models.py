@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organization
-from connections.secrets import EncryptedFieldsMixin
+from connections.encrypted_fields import EncryptedFieldsMixin
 from core.ids import new_id
 
 EVENT_TYPES = (

@@ -1,8 +1,8 @@
 from django.db import models
 
 from accounts.models import Organization
+from connections.encrypted_fields import EncryptedFieldsMixin
 from connections.models import Connection
-from connections.secrets import EncryptedFieldsMixin
 from core.ids import new_id
 from repos.models import Repository
 

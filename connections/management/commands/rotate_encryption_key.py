@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from connections.crypto import needs_rotation, reencrypt
-from connections.secrets import EncryptedFieldsMixin
+from connections.encrypted_fields import EncryptedFieldsMixin
 
 
 class Command(BaseCommand):
