@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS ?= redis://127.0.0.1:6379/0
 # pytest-xdist processes for `make test`: most tests wait on real workers, servers and git, so two
-# share 2 cores well (each gets its own test database, task queue and data directory).
+# share 2 cores well (each gets its own test database, task queue and data directory). A test file
+# stays on one process, so its module-scoped services start once. 0: one process, no xdist.
 TEST_WORKERS ?= 2
 
 .PHONY: run test venv lint bench services
@@ -27,7 +28,7 @@ services:
 test: venv services
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS)} \
-	  $(BIN)/pytest -n $(TEST_WORKERS) $(ARGS)
+	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

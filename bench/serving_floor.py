@@ -1,7 +1,7 @@
 """What the serving stack alone reaches on this machine, as the intake bench's clients send:
-gunicorn as `make run` starts it (2 workers x 4 threads, access log) in front of (1) a bare WSGI
-callable and (2) a bare Django project (no middleware, no database), both answering 202 to a
-POST of the size of a GitHub push payload.
+gunicorn with `make run`'s worker model (2 processes x 4 threads, an access log to a file) in
+front of (1) a bare WSGI callable and (2) a bare Django project (no middleware, no database),
+both answering 202 to a POST of the size of a GitHub push payload.
 
     python -m bench.serving_floor [--deliveries 2000] [--clients 20]
 
@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.http_load import Sample, fire
+from bench.http_load import Answer, Client, Sample, fire
 
 BODY = b"x" * 7500  # about a GitHub push payload with one commit
 APPS = {
@@ -77,18 +77,29 @@ def _gunicorn(module: str, source: str, tmp: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _send(conn: Client, _item: int) -> Answer:
+    return conn.post("/hook", BODY, {"Content-Type": "application/json"})
 
 
 def measure(deliveries: int, clients: int) -> dict[str, Sample]:
-    """One warm-up burst, then the measured one, per stack."""
+    """One warm-up burst, then the measured one, per stack. Every answer must be the app's 202:
+    a floor made of refusals would be fast and mean nothing."""
     out = {}
-    send = lambda conn, _: conn.post("/hook", BODY, {"Content-Type": "application/json"})  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
         for module, source in APPS.items():
             with _gunicorn(module, source, Path(tmp)) as base:
-                fire(base, list(range(deliveries // 4)), clients, send)
-                out[module] = fire(base, list(range(deliveries)), clients, send)
+                fire(base, list(range(deliveries // 4)), clients, _send)
+                sample = fire(base, list(range(deliveries)), clients, _send)
+            if dict(sample.statuses) != {202: deliveries}:
+                raise RuntimeError(f"{module} answered {dict(sample.statuses)}, not 202s")
+            out[module] = sample
     return out
 
 

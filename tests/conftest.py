@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from tests.support import figures
+
 pytest_plugins = ["tests.fixtures"]
 
 HOW = ("start them with `make services`, point DATABASE_URL / CELERY_BROKER_URL at them, "
@@ -51,3 +53,21 @@ def _unreachable(settings) -> list[str]:
     except redis.RedisError as exc:
         out.append(f"Redis unreachable: {exc}")
     return out
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller prints the figures
+        workeroutput["figures"] = list(figures.FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    figures.FIGURES.extend(getattr(node, "workeroutput", {}).get("figures", []))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if figures.FIGURES:
+        terminalreporter.section("fault recovery figures")
+        for line in figures.FIGURES:
+            terminalreporter.write_line(line)

@@ -193,19 +193,3 @@ def wait_finished(api: Api, slug: str, run_id: str, *, timeout: float) -> dict:
 
 def elapsed_since(start: float) -> float:
     return time.monotonic() - start
-
-
-FIGURES: list[str] = []
-
-
-def record_figure(case: str, seconds: float, **counts: object) -> None:
-    """A measured figure, printed in the terminal summary (the note reports them)."""
-    extra = ", ".join(f"{k}={v}" for k, v in counts.items())
-    FIGURES.append(f"{case}: {seconds:6.1f}s" + (f" ({extra})" if extra else ""))
-
-
-def pytest_terminal_summary(terminalreporter):
-    if FIGURES:
-        terminalreporter.section("fault recovery figures")
-        for line in FIGURES:
-            terminalreporter.write_line(line)

@@ -21,11 +21,11 @@ from tests.faults.conftest import (
     database_url_of_tests,
     elapsed_since,
     new_service_env,
-    record_figure,
     start_stack,
     stop_all,
     wait_finished,
 )
+from tests.support.figures import record_figure
 from tests.support.processes import Process, RedisServer, celery_worker, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -27,11 +27,11 @@ from tests.faults.conftest import (
     elapsed_since,
     new_service_env,
     purge_queue,
-    record_figure,
     start_stack,
     stop_all,
     wait_finished,
 )
+from tests.support.figures import record_figure
 from tests.support.gitcli import git
 from tests.support.processes import (
     BIN,

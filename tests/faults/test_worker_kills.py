@@ -36,9 +36,9 @@ from tests.faults.conftest import (
     Stack,
     create_synced_repo,
     elapsed_since,
-    record_figure,
     wait_finished,
 )
+from tests.support.figures import record_figure
 from tests.support.gitcli import git
 from tests.support.processes import ANOTHER_MACHINE, Process, alive, children_of, wait_until
 

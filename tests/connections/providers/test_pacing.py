@@ -13,8 +13,14 @@ import os
 import uuid
 
 import pytest
+from limits import parse
 
-from connections.providers.pacing import SharedPacer, pacing_key, window_storage
+from connections.providers.pacing import (
+    GITHUB_CONTENT_LIMIT,
+    SharedPacer,
+    pacing_key,
+    window_storage,
+)
 
 LIMIT, PERIOD, PER_PROCESS = 4, 3.0, 8
 SLACK = 0.8  # seconds a process may be held up between the storage's record and its own log
@@ -79,9 +85,5 @@ def test_the_window_key_reveals_no_credential():
 def test_the_github_window_keeps_a_margin_under_githubs_rule():
     """GitHub refuses the 81st content-creating request in any 60 s. The pacer's window lets
     fewer through over a longer period (the export pacing test runs the same margin in seconds)."""
-    from limits import parse
-
-    from connections.providers.pacing import GITHUB_CONTENT_LIMIT
-
     item = parse(GITHUB_CONTENT_LIMIT)
     assert (item.amount, item.get_expiry()) == (80 - 2, 60 + 2)
