@@ -90,7 +90,7 @@ def make_run(tmp: Path, *, postgres: bool, code: Path = ROOT, broker: str = "",
         yield Server(proc, base, tmp / "data", key, log, env={
             k: env[k] for k in ("DATABASE_URL",) if k in env})
     finally:
-        _stop(proc)
+        stop_group(proc)
         shutil.copy(log, Path(tempfile.gettempdir()) / f"bench-intake-{NAME}-{tmp.parent.name}.log")
         if postgres:
             import redis
@@ -112,7 +112,8 @@ def _wait_healthy(proc: subprocess.Popen, base: str, log: Path) -> None:
     raise RuntimeError("make run never became healthy")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop a process started with ``start_new_session`` and everything it started."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:

@@ -17,11 +17,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from bench.http_load import Answer, Client, Sample, fire
+from bench.intake_stack import stop_group
+from tests.support.make_run import free_port
+from tests.support.processes import wait_until
 
 BODY = b"x" * 7500  # about a GitHub push payload with one commit
 APPS = {
@@ -51,37 +53,28 @@ LABELS = {"bare_wsgi": "gunicorn + a bare WSGI callable",
           "bare_django": "gunicorn + a bare Django view (no middleware, no database)"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _gunicorn(module: str, source: str, tmp: Path) -> Iterator[str]:
     (tmp / f"{module}.py").write_text(source)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), f"{module}:application", "--bind",
          f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--access-logfile",
          str(tmp / f"{module}.log")], cwd=tmp, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"gunicorn serving {module} did not start")
-            time.sleep(0.1)
+        wait_until(lambda: _listening(port, proc), timeout=60, what=f"gunicorn serving {module}")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_group(proc)
+
+
+def _listening(port: int, proc: subprocess.Popen) -> bool:
+    if proc.poll() is not None:
+        raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+        return True
+    return False
 
 
 def _send(conn: Client, _item: int) -> Answer:

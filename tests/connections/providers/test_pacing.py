@@ -21,6 +21,7 @@ from connections.providers.pacing import (
     pacing_key,
     window_storage,
 )
+from tests.support.windows import max_in_window
 
 LIMIT, PERIOD, PER_PROCESS = 4, 3.0, 8
 SLACK = 0.8  # seconds a process may be held up between the storage's record and its own log
@@ -33,11 +34,6 @@ def _acquire_many(broker: str, data_dir: str, key: str, out) -> None:
     for _ in range(PER_PROCESS):
         pacer.acquire()
         out.put(time.time())
-
-
-def _max_in_window(times: list[float], width: float) -> int:
-    times = sorted(times)
-    return max(sum(1 for t in times[i:] if t < start + width) for i, start in enumerate(times))
 
 
 @pytest.mark.parametrize("backend", ["redis", "sqlite"])
@@ -57,7 +53,7 @@ def test_two_processes_share_one_window(backend, tmp_path):
         p.join(timeout=60)
         assert p.exitcode == 0
 
-    assert _max_in_window(times, PERIOD - SLACK) <= LIMIT
+    assert max_in_window(times, PERIOD - SLACK) <= LIMIT
     # 16 hits at 4 per 3 s need at least three full periods: only a shared window makes the two
     # processes wait for each other (alone, each would finish its 8 in about one period).
     assert max(times) - min(times) >= 3 * PERIOD - SLACK

@@ -25,17 +25,13 @@ from connections.providers.pacing import SharedPacer, pacing_key, window_storage
 from sync.engine.export_github import run_export
 from sync.engine.types import ExportRequest
 from tests.fakes.github import CONTENT_ENDPOINTS, FakeGitHub
+from tests.support.windows import max_in_window
 from tests.sync.engine.worktree import bare_tree
 
 TOKEN = "ghp_shared"
 BLOBS_EACH = 12
 FAKE_LIMIT, FAKE_WINDOW = 10, 3.0
 PACER_LIMIT = f"{FAKE_LIMIT - 2} per {int(FAKE_WINDOW) + 2} seconds"  # GitHub's 80/60 s: 78/62 s
-
-
-def _max_in_window(times: list[float], width: float) -> int:
-    times = sorted(times)
-    return max(sum(1 for t in times[i:] if t < start + width) for i, start in enumerate(times))
 
 
 def _local_repo(env, name: str):
@@ -86,6 +82,6 @@ def test_two_exports_through_one_connection_stay_within_the_window(env, tmp_path
         assert fake.tree_sha(f"octo/{name}") == bare_tree(path, env.home)
     content = [r.at for r in fake.log if r.endpoint in CONTENT_ENDPOINTS]
     assert len(content) > 2 * FAKE_LIMIT  # more than two windows' budget was needed
-    assert _max_in_window(content, FAKE_WINDOW) <= FAKE_LIMIT
+    assert max_in_window(content, FAKE_WINDOW) <= FAKE_LIMIT
     assert fake.secondary_limit_hits == 0
     fake.close()
